@@ -1,0 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { UsageError } from '../errors.js';
+
+/** Each command module adds itself to the program; main.ts only wires them. */
+const commandModules: ((program: Command) => void)[] = [];
+
+export function buildProgram(): Command {
+  const program = new Command('conveyor')
+    .description('Pipeline-parallel training in TypeScript: schedules, a GPT across workers, a cluster planner.')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+  for (const register of commandModules) register(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (2 for a user's mistake, one line on stderr). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0; // --help and --version
+      process.stderr.write(`conveyor: ${error.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`conveyor: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
