@@ -24,7 +24,7 @@ test('a missing file, a directory, an empty file and invalid UTF-8 are one-line 
   assert.throws(() => readTextFile(dir), usageErrorMatching(/is not a regular file/));
   const empty = join(dir, 'empty.txt');
   writeFileSync(empty, '');
-  assert.throws(() => readTextFile(empty), usageErrorMatching(/empty\.txt is empty/));
+  assert.throws(() => readTextFile(empty), usageErrorMatching(/empty\.txt is empty; give a UTF-8 text file/));
   const latin1 = join(dir, 'latin1.txt');
   writeFileSync(latin1, Buffer.from([0x63, 0x61, 0x66, 0xe9])); // "café" in Latin-1: a lone continuation-less lead byte
   assert.throws(() => readTextFile(latin1), usageErrorMatching(/latin1\.txt is not valid UTF-8/));
