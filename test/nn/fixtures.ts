@@ -1,5 +1,10 @@
 /** Small models and batches for the model tests. */
+import { clipScale, globalGradientNorm, gradientSquareSums, zeroGradients } from '../../src/nn/gradients.js';
+import type { AdamW } from '../../src/nn/optimizer.js';
 import type { GPTConfig, Parameter } from '../../src/nn/parameter.js';
+import type { ModelSegment } from '../../src/nn/segment.js';
+import { findTiedParameters, sumTiedGradients } from '../../src/nn/tied.js';
+import type { MicroBatch } from '../../src/nn/units/unit.js';
 import { randomArray, randomIds } from '../tensor/ops/helpers.js';
 
 export const smallConfig: GPTConfig = { vocabSize: 11, blockSize: 8, layers: 2, embd: 8, heads: 2, tied: true };
@@ -35,4 +40,24 @@ export function perturbParameters(parameters: readonly Parameter[], seed: number
 /** A random [B,T,C] activation. */
 export function randomActivation(B: number, T: number, C: number, seed: number): Float32Array {
   return randomArray(B * T * C, seed);
+}
+
+/** One optimizer step on one worker: accumulate micro-batches (loss scale 1/m), tie, clip, AdamW. */
+export function trainStep(
+  segment: ModelSegment,
+  optimizer: AdamW,
+  microbatches: readonly MicroBatch[],
+  learningRate: number,
+  maxNorm = 1,
+): { loss: number; norm: number } {
+  zeroGradients(segment.parameters);
+  let loss = 0;
+  microbatches.forEach((batch, slot) => {
+    loss += (segment.forward(slot, batch) as number) / microbatches.length;
+    segment.backward(slot, 1 / microbatches.length);
+  });
+  sumTiedGradients(findTiedParameters(segment.parameters));
+  const norm = globalGradientNorm(gradientSquareSums(segment.parameters));
+  optimizer.update(learningRate, clipScale(norm, maxNorm));
+  return { loss, norm };
 }
