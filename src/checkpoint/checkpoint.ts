@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { GPTConfig, Parameter } from '../nn/parameter.js';
+import type { OptimizerState } from '../nn/optimizer.js';
 import { CharTokenizer } from '../data/tokenizer.js';
 import { readNonEmptyFile, readTextFile } from '../data/text-file.js';
 import { writeFilesAtomically } from './atomic-write.js';
 import { configFromJson, configToJson } from './config.js';
-import { decodeSafetensors, elementCount, encodeSafetensors, tensorBytes, type NamedTensor, type SafetensorsContents } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, tensorBytes, type NamedTensor, type SafetensorsContents } from './safetensors.js';
 
 /**
  * A checkpoint is a directory: model.safetensors + config.json (what Hugging Face's GPT2LMHeadModel loads),
@@ -17,22 +18,12 @@ export const CONFIG_FILE = 'config.json';
 export const VOCABULARY_FILE = 'vocabulary.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 
-/** AdamW's running moments for one parameter (same name and length as the parameter). */
-export interface AdamMoments {
-  readonly name: string;
-  /** first moment, m */
-  readonly expAvg: Float32Array;
-  /** second moment, v */
-  readonly expAvgSq: Float32Array;
-}
-
 /** Everything besides the weights that a resumed run needs to continue exactly. */
 export interface TrainingState {
-  /** Optimizer steps taken (AdamW's bias correction depends on it). */
-  readonly step: number;
+  /** AdamW's step count and moments by parameter name (AdamW.exportState()). */
+  readonly optimizer: OptimizerState;
   /** Batches the sampler has drawn. */
   readonly samplerPosition: number;
-  readonly moments: readonly AdamMoments[];
   /** The trainer's own string fields (seed, data source, ...), kept verbatim. */
   readonly extra?: Readonly<Record<string, string>>;
 }
@@ -52,9 +43,9 @@ export interface CheckpointSpec {
   readonly tokenizer: CharTokenizer;
 }
 
-/** The scalars of a resumed run; the moments were copied into the caller's buffers. */
+/** A resumed run's state; the weights were copied into the caller's parameters, the optimizer goes to AdamW.importState. */
 export interface ResumedTraining {
-  readonly step: number;
+  readonly optimizer: OptimizerState;
   readonly samplerPosition: number;
   readonly extra: Readonly<Record<string, string>>;
 }
@@ -91,23 +82,24 @@ export function saveCheckpoint(dir: string, checkpoint: Checkpoint): void {
 }
 
 function encodeOptimizer(weights: readonly NamedTensor[], training: TrainingState, modelDigest: string): Uint8Array {
-  const moments = distinctTensors(training.moments.flatMap(({ name, expAvg, expAvgSq }) => {
-    const shape = weights.find((weight) => weight.name === name)?.shape;
-    if (!shape) throw new Error(`optimizer moments for ${name}, which is not a parameter`);
-    return [{ name: name + EXP_AVG, shape, data: expAvg }, { name: name + EXP_AVG_SQ, shape, data: expAvgSq }];
-  }));
-  const missing = weights.find(({ name }) => !moments.some((moment) => moment.name === name + EXP_AVG));
-  if (missing) throw new Error(`no optimizer moments for parameter ${missing.name}`);
-  const data = tensorBytes(moments);
+  const { step, moments } = training.optimizer;
+  const tensors = weights.flatMap(({ name, shape }) => {
+    const moment = moments.get(name);
+    if (!moment) throw new Error(`no optimizer moments for parameter ${name}`);
+    return [{ name: name + EXP_AVG, shape, data: moment.m }, { name: name + EXP_AVG_SQ, shape, data: moment.v }];
+  });
+  const stray = [...moments.keys()].find((name) => !weights.some((weight) => weight.name === name));
+  if (stray) throw new Error(`optimizer moments for ${stray}, which is not a parameter`);
+  const data = tensorBytes(tensors);
   const metadata: Record<string, string> = {
     [FORMAT]: 'pt',
     [DATA_SHA256]: sha256(data),
     [MODEL_SHA256]: modelDigest,
-    [STEP]: String(training.step),
+    [STEP]: String(step),
     [SAMPLER_POSITION]: String(training.samplerPosition),
   };
   for (const [key, value] of Object.entries(training.extra ?? {})) metadata[EXTRA_PREFIX + key] = value;
-  return encodeSafetensors(moments, metadata, data);
+  return encodeSafetensors(tensors, metadata, data);
 }
 
 /** Reads config.json and vocabulary.json and checks they agree. */
@@ -132,24 +124,16 @@ export function loadParameters(dir: string, parameters: readonly Parameter[]): v
 
 /**
  * Loads weights and optimizer state for an exact resume. Both files are fully checked, and must come
- * from the same save, before anything is copied.
+ * from the same save, before any weight is copied; the moments come back as new arrays.
  */
-export function resumeTraining(dir: string, parameters: readonly Parameter[], moments: readonly AdamMoments[]): ResumedTraining {
+export function resumeTraining(dir: string, parameters: readonly Parameter[]): ResumedTraining {
   const modelPath = join(dir, MODEL_FILE);
   const optimizerPath = join(dir, OPTIMIZER_FILE);
   const model = readSafetensors(modelPath);
   const optimizer = readSafetensors(optimizerPath);
   const weights = distinctTensors(parameters);
   checkTensors(modelPath, model, weights);
-  const momentTargets = moments.flatMap(({ name, expAvg, expAvgSq }) => [
-    { name: name + EXP_AVG, data: expAvg },
-    { name: name + EXP_AVG_SQ, data: expAvgSq },
-  ]);
-  const expected = weights.flatMap(({ name, shape }) => [{ name: name + EXP_AVG, shape }, { name: name + EXP_AVG_SQ, shape }]);
-  const mismatch = momentTargets.find(({ name, data }) => data.length !== elementCount(expected.find((e) => e.name === name)?.shape ?? [-1]));
-  const uncovered = expected.find(({ name }) => !momentTargets.some((target) => target.name === name));
-  if (mismatch || uncovered) throw new Error(`the optimizer buffers do not match the parameters at ${(mismatch ?? uncovered)!.name}`);
-  checkTensors(optimizerPath, optimizer, expected);
+  checkTensors(optimizerPath, optimizer, weights.flatMap(({ name, shape }) => [{ name: name + EXP_AVG, shape }, { name: name + EXP_AVG_SQ, shape }]));
   if (optimizer.metadata[MODEL_SHA256] !== sha256(model.dataBytes)) {
     throw new UsageError(`${optimizerPath} belongs to a different save than ${modelPath} (a save was interrupted, or files were mixed); resume from another checkpoint`);
   }
@@ -160,9 +144,9 @@ export function resumeTraining(dir: string, parameters: readonly Parameter[], mo
       .filter(([key]) => key.startsWith(EXTRA_PREFIX))
       .map(([key, value]) => [key.slice(EXTRA_PREFIX.length), value]),
   );
+  const moments = new Map(weights.map(({ name }) => [name, { m: optimizer.tensors.get(name + EXP_AVG)!.data, v: optimizer.tensors.get(name + EXP_AVG_SQ)!.data }]));
   copyInto(model, parameters);
-  copyInto(optimizer, momentTargets);
-  return { step, samplerPosition, extra };
+  return { optimizer: { step, moments }, samplerPosition, extra };
 }
 
 function readSafetensors(path: string): SafetensorsContents {

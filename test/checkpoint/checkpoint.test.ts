@@ -14,13 +14,14 @@ import {
   readCheckpointSpec,
   resumeTraining,
   saveCheckpoint,
-  type AdamMoments,
   type Checkpoint,
 } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { CharTokenizer } from '../../src/data/tokenizer.js';
 import { SplitMix32 } from '../../src/data/random.js';
 import type { GPTConfig, Parameter } from '../../src/nn/parameter.js';
+import type { Moments, OptimizerState } from '../../src/nn/optimizer.js';
+import { buildSegment } from '../../src/nn/segment.js';
 import { UsageError } from '../../src/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'conveyor-ckpt-'));
@@ -64,17 +65,14 @@ function gptParameters(config: GPTConfig, fill: number | { seed: number }): Para
   });
 }
 
-function gptMoments(parameters: readonly Parameter[], fill: number | 'from-parameters'): AdamMoments[] {
-  return parameters.map(({ name, data }) => ({
-    name,
-    expAvg: fill === 'from-parameters' ? data.map((x) => x / 3) : new Float32Array(data.length).fill(fill),
-    expAvgSq: fill === 'from-parameters' ? data.map((x) => x * x) : new Float32Array(data.length).fill(fill),
-  }));
+/** Moments derived from the parameters, so every tensor differs; one entry per name, as AdamW exports them. */
+function gptOptimizer(parameters: readonly Parameter[], step: number): OptimizerState {
+  return { step, moments: new Map(parameters.map(({ name, data }) => [name, { m: data.map((x) => x / 3), v: data.map((x) => x * x) }])) };
 }
 
 function checkpointOf(config: GPTConfig, seed: number): Checkpoint {
   const parameters = gptParameters(config, { seed });
-  return { config, parameters, tokenizer, training: { step: 40 + seed, samplerPosition: 41 + seed, moments: gptMoments(parameters, 'from-parameters'), extra: { seed: String(seed) } } };
+  return { config, parameters, tokenizer, training: { optimizer: gptOptimizer(parameters, 40 + seed), samplerPosition: 41 + seed, extra: { seed: String(seed) } } };
 }
 
 const bits = (data: Float32Array) => new Uint32Array(data.buffer, data.byteOffset, data.length);
@@ -82,9 +80,12 @@ function assertSameValues(actual: readonly { name: string; data: Float32Array }[
   assert.deepEqual(actual.map((p) => p.name), expected.map((p) => p.name));
   actual.forEach((p, i) => assert.deepEqual(bits(p.data), bits(expected[i]!.data), p.name));
 }
-function assertSameMoments(actual: readonly AdamMoments[], expected: readonly AdamMoments[]): void {
-  assertSameValues(actual.map((m) => ({ name: m.name, data: m.expAvg })), expected.map((m) => ({ name: m.name, data: m.expAvg })));
-  assertSameValues(actual.map((m) => ({ name: m.name, data: m.expAvgSq })), expected.map((m) => ({ name: m.name, data: m.expAvgSq })));
+function assertSameMoments(actual: ReadonlyMap<string, Moments>, expected: ReadonlyMap<string, Moments>): void {
+  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());
+  for (const [name, { m, v }] of expected) {
+    assert.deepEqual(bits(actual.get(name)!.m), bits(m), `${name} m`);
+    assert.deepEqual(bits(actual.get(name)!.v), bits(v), `${name} v`);
+  }
 }
 
 function filesOf(dir: string): Map<string, Buffer> {
@@ -104,14 +105,28 @@ test('a tied checkpoint round-trips bit for bit: weights into both wte copies, m
   assert.deepEqual([...model.tensors.keys()].filter((name) => name.startsWith('wte') || name.startsWith('lm_head')), ['wte.weight']);
   assert.equal(model.tensors.size, gptShapes(tiedConfig).length - 1);
   const parameters = gptParameters(tiedConfig, 0);
-  const moments = gptMoments(parameters, 0);
-  const resumed = resumeTraining(dir, parameters, moments);
-  assert.deepEqual(resumed, { step: 41, samplerPosition: 42, extra: { seed: '1' } });
+  const resumed = resumeTraining(dir, parameters);
+  assert.equal(resumed.optimizer.step, 41);
+  assert.deepEqual([resumed.samplerPosition, resumed.extra], [42, { seed: '1' }]);
   assertSameValues(parameters, saved.parameters);
-  assertSameMoments(moments, saved.training!.moments);
+  assertSameMoments(resumed.optimizer.moments, saved.training!.optimizer.moments);
   const evaluated = gptParameters(tiedConfig, 0);
   loadParameters(dir, evaluated);
   assertSameValues(evaluated, saved.parameters);
+});
+
+test("the model's own parameters save under exactly the Hugging Face GPT-2 keys and shapes", () => {
+  for (const config of [tiedConfig, { ...tiedConfig, tied: false }]) {
+    const dir = freshDir();
+    const { parameters } = buildSegment(config, 3);
+    saveCheckpoint(dir, { config, parameters, tokenizer });
+    const stored = decodeSafetensors(readFileSync(join(dir, MODEL_FILE)), MODEL_FILE).tensors;
+    const expected = new Map(gptShapes(config));
+    assert.deepEqual(new Map([...stored].map(([name, { shape }]) => [name, shape])), expected);
+    const reloaded = buildSegment(config, 4).parameters;
+    loadParameters(dir, reloaded);
+    assertSameValues(reloaded, parameters);
+  }
 });
 
 test('config.json carries the Hugging Face GPT-2 fields, and the spec reads back', () => {
@@ -177,11 +192,9 @@ test('every corruption is a one-line usage error naming the file, and nothing is
     fs.cpSync(source, dir, { recursive: true });
     corrupt(join(dir, file));
     const parameters = gptParameters(tiedConfig, 7);
-    const moments = gptMoments(parameters, 7);
-    assert.throws(() => resumeTraining(dir, parameters, moments), usageErrorNaming(join(dir, file), pattern), label);
+    assert.throws(() => resumeTraining(dir, parameters), usageErrorNaming(join(dir, file), pattern), label);
     if (file === MODEL_FILE) assert.throws(() => loadParameters(dir, parameters), usageErrorNaming(join(dir, file), pattern), label);
     for (const { data } of parameters) assert.ok(data.every((x) => x === 7), `${label}: parameters untouched`);
-    for (const { expAvg, expAvgSq } of moments) assert.ok(expAvg.every((x) => x === 7) && expAvgSq.every((x) => x === 7), `${label}: moments untouched`);
   }
 });
 
@@ -232,7 +245,7 @@ function saveKilledAtRename(dir: string, n: number): void {
     dir,
     config: checkpoint.config,
     parameters: checkpoint.parameters.map(({ name, shape, data }) => ({ name, shape, data: [...data] })),
-    moments: checkpoint.training!.moments.map(({ name, expAvg, expAvgSq }) => ({ name, expAvg: [...expAvg], expAvgSq: [...expAvgSq] })),
+    moments: [...checkpoint.training!.optimizer.moments].map(([name, { m, v }]) => ({ name, m: [...m], v: [...v] })),
   });
   const script = `
     import fs from 'node:fs';
@@ -252,7 +265,7 @@ function saveKilledAtRename(dir: string, n: number): void {
       config: input.config,
       tokenizer: CharTokenizer.fromText('abcde'),
       parameters: input.parameters.map((p) => ({ ...p, data: f32(p.data), grad: new Float32Array(p.data.length) })),
-      training: { step: 50, samplerPosition: 51, moments: input.moments.map((m) => ({ name: m.name, expAvg: f32(m.expAvg), expAvgSq: f32(m.expAvgSq) })) },
+      training: { samplerPosition: 51, optimizer: { step: 50, moments: new Map(input.moments.map(({ name, m, v }) => [name, { m: f32(m), v: f32(v) }])) } },
     });`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, CHECKPOINT_JSON: payload }, encoding: 'utf8' });
   assert.equal(child.signal, 'SIGKILL', child.stderr);
@@ -268,8 +281,7 @@ test('a process killed before its first rename leaves the previous checkpoint lo
   for (const [name, bytes] of before) assert.deepEqual(after.get(name), bytes, name);
   assert.ok([...after.keys()].filter((name) => !before.has(name)).every((name) => name.includes('.tmp-')), 'only staged files are new');
   const parameters = gptParameters(tiedConfig, 0);
-  const moments = gptMoments(parameters, 0);
-  assert.equal(resumeTraining(dir, parameters, moments).step, 48);
+  assert.equal(resumeTraining(dir, parameters).optimizer.step, 48);
   assertSameValues(parameters, previous.parameters);
 });
 
@@ -279,8 +291,7 @@ test('a process killed between renames (optimizer replaced, model not yet) is de
   saveCheckpoint(dir, previous);
   saveKilledAtRename(dir, 4); // vocabulary, config and optimizer renamed; the model is renamed last
   const parameters = gptParameters(tiedConfig, 7);
-  const moments = gptMoments(parameters, 7);
-  assert.throws(() => resumeTraining(dir, parameters, moments), usageErrorNaming(join(dir, OPTIMIZER_FILE), 'belongs to a different save'));
+  assert.throws(() => resumeTraining(dir, parameters), usageErrorNaming(join(dir, OPTIMIZER_FILE), 'belongs to a different save'));
   for (const { data } of parameters) assert.ok(data.every((x) => x === 7));
   loadParameters(dir, parameters); // the weights themselves are still the previous, complete model
   assertSameValues(parameters, previous.parameters);
