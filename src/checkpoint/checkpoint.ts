@@ -60,6 +60,7 @@ const SAMPLER_POSITION = 'conveyor.sampler_position';
 const EXTRA_PREFIX = 'extra.';
 
 const EXP_AVG = '.exp_avg';
+const CHECKPOINT_EXPECTED = 'a checkpoint directory saved by Conveyor (--save DIR)';
 const EXP_AVG_SQ = '.exp_avg_sq';
 
 /** Writes all four files atomically (see writeFilesAtomically); the model file is renamed last. */
@@ -106,8 +107,8 @@ function encodeOptimizer(weights: readonly NamedTensor[], training: TrainingStat
 export function readCheckpointSpec(dir: string): CheckpointSpec {
   const configPath = join(dir, CONFIG_FILE);
   const vocabularyPath = join(dir, VOCABULARY_FILE);
-  const config = configFromJson(parseJson(readTextFile(configPath), configPath), configPath);
-  const tokenizer = CharTokenizer.fromJson(parseJson(readTextFile(vocabularyPath), vocabularyPath), vocabularyPath);
+  const config = configFromJson(parseJson(readTextFile(configPath, CHECKPOINT_EXPECTED), configPath), configPath);
+  const tokenizer = CharTokenizer.fromJson(parseJson(readTextFile(vocabularyPath, CHECKPOINT_EXPECTED), vocabularyPath), vocabularyPath);
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new UsageError(`${vocabularyPath} has ${tokenizer.vocabSize} symbols but ${configPath} says vocab_size ${config.vocabSize}`);
   }
@@ -150,7 +151,7 @@ export function resumeTraining(dir: string, parameters: readonly Parameter[]): R
 }
 
 function readSafetensors(path: string): SafetensorsContents {
-  const contents = decodeSafetensors(readNonEmptyFile(path, 'a checkpoint directory written by Conveyor'), path);
+  const contents = decodeSafetensors(readNonEmptyFile(path, CHECKPOINT_EXPECTED), path);
   const digest = contents.metadata[DATA_SHA256];
   if (digest !== undefined && digest !== sha256(contents.dataBytes)) {
     throw new UsageError(`${path} is corrupt: its tensor data does not match the digest recorded when it was saved`);

@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerSampleCommand } from './commands/sample.js';
 
 /** Each command module adds itself to the program; main.ts only wires them. */
-const commandModules: ((program: Command) => void)[] = [];
+const commandModules: ((program: Command) => void)[] = [registerEvalCommand, registerSampleCommand];
 
 export function buildProgram(): Command {
   const program = new Command('conveyor')

@@ -49,8 +49,11 @@ export function additionText(task: AdditionTask, lines: number, seed: number): s
   return additionProblems(task, lines, seed).map((problem) => additionLine(task, problem)).join('');
 }
 
-/** Logits for the token after each context: contexts [rows, length] token ids -> [rows, V]. */
-export type NextTokenLogits = (contexts: Int32Array, rows: number, length: number) => Float32Array;
+/**
+ * Scores for the token after each context: contexts [rows, length] token ids -> [rows, V].
+ * Logits or probabilities alike: greedy decoding only takes the largest.
+ */
+export type NextTokenScores = (contexts: Int32Array, rows: number, length: number) => Float32Array;
 
 export interface AdditionScore {
   readonly correct: number;
@@ -67,7 +70,7 @@ export interface AdditionScore {
 export function additionAccuracy(
   task: AdditionTask,
   problems: readonly AdditionProblem[],
-  nextTokenLogits: NextTokenLogits,
+  nextTokenScores: NextTokenScores,
 ): AdditionScore {
   const tokenizer = additionTokenizer();
   const rows = problems.length;
@@ -79,11 +82,11 @@ export function additionAccuracy(
   for (let length = promptLength; length < width; length++) {
     const contexts = new Int32Array(rows * length); // [rows, length]
     for (let row = 0; row < rows; row++) contexts.set(sequences.subarray(row * width, row * width + length), row * length);
-    const logits = nextTokenLogits(contexts, rows, length); // [rows, V]
-    if (logits.length !== rows * tokenizer.vocabSize) {
-      throw new RangeError(`nextTokenLogits returned ${logits.length} values, expected rows ${rows} x vocabulary ${tokenizer.vocabSize}`);
+    const scores = nextTokenScores(contexts, rows, length); // [rows, V]
+    if (scores.length !== rows * tokenizer.vocabSize) {
+      throw new RangeError(`nextTokenScores returned ${scores.length} values, expected rows ${rows} x vocabulary ${tokenizer.vocabSize}`);
     }
-    for (let row = 0; row < rows; row++) sequences[row * width + length] = argmax(logits.subarray(row * tokenizer.vocabSize, (row + 1) * tokenizer.vocabSize));
+    for (let row = 0; row < rows; row++) sequences[row * width + length] = argmax(scores.subarray(row * tokenizer.vocabSize, (row + 1) * tokenizer.vocabSize));
   }
   const correct = problems.filter((problem, row) =>
     tokenizer.decode(sequences.subarray(row * width + promptLength, (row + 1) * width)) === additionAnswer(task, problem),

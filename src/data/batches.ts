@@ -96,3 +96,21 @@ export function validationBatches(tokens: Int32Array, shape: BatchShape, count: 
     windowsToBatch(tokens, starts.slice(i * shape.batchSize, (i + 1) * shape.batchSize), shape.seqLen),
   );
 }
+
+/**
+ * Every next-token prediction of a text exactly once: consecutive windows of T+1 tokens overlapping by
+ * one (inputs tokens[kT .. kT+T), targets one further), `rowsPerBatch` windows to a batch, then the
+ * shorter remainder as a batch of its own. Context restarts at each window, as in GPT-2's evaluation.
+ */
+export function evaluationBatches(tokens: Int32Array, seqLen: number, rowsPerBatch: number): Batch[] {
+  if (tokens.length < 2) throw new UsageError(`the text has ${tokens.length} token; evaluation needs at least 2`);
+  const fullWindows = Math.floor((tokens.length - 1) / seqLen);
+  const starts = Array.from({ length: fullWindows }, (_, w) => w * seqLen);
+  const batches: Batch[] = [];
+  for (let first = 0; first < fullWindows; first += rowsPerBatch) {
+    batches.push(windowsToBatch(tokens, starts.slice(first, first + rowsPerBatch), seqLen));
+  }
+  const remainder = tokens.length - 1 - fullWindows * seqLen;
+  if (remainder > 0) batches.push(windowsToBatch(tokens, [fullWindows * seqLen], remainder));
+  return batches;
+}

@@ -14,6 +14,11 @@ export class SplitMix32 {
     return mix32(this.state);
   }
 
+  /** Uniform in [0, 1) with 32 random bits. */
+  nextFloat(): number {
+    return this.nextUint32() / 2 ** 32;
+  }
+
   /** Uniform integer in [0, bound), bound in [1, 2^32]; rejection sampling keeps it exactly uniform. */
   nextBelow(bound: number): number {
     if (!Number.isInteger(bound) || bound < 1 || bound > 2 ** 32) throw new RangeError(`bound ${bound} is not an integer in [1, 2^32]`);

@@ -18,8 +18,8 @@ export function readNonEmptyFile(path: string, expected = 'a UTF-8 text file'): 
 }
 
 /** Reads a whole UTF-8 text file; also refuses invalid UTF-8. */
-export function readTextFile(path: string): string {
-  return decodeUtf8(readNonEmptyFile(path), path);
+export function readTextFile(path: string, expected = 'a UTF-8 text file'): string {
+  return decodeUtf8(readNonEmptyFile(path, expected), path);
 }
 
 /** Strict UTF-8 decoding: an invalid byte sequence is a UsageError naming the source, never a silent U+FFFD. */

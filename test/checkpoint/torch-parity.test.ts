@@ -12,6 +12,7 @@ import type { GPTConfig, Parameter } from '../../src/nn/parameter.js';
 
 const python = '/usr/bin/python3';
 const script = new URL('../../../scripts/torch_reference.py', import.meta.url).pathname;
+const bin = new URL('../../../bin/conveyor.js', import.meta.url).pathname;
 const probe = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
 const skip = probe.status === 0 ? false : `${python} cannot import torch and numpy (${(probe.error?.message ?? probe.stderr.trim().split('\n').pop()) || 'unknown reason'})`;
 
@@ -63,6 +64,10 @@ for (const [label, config, T, againstFloat64] of cases) {
     const float32 = torchLoss(checkpoint, rowsFile, 'float32');
     assert.ok(Math.abs(float32 - Math.log(config.vocabSize)) > 0.2, `the weights are far from uniform (loss ${float32})`);
     assert.ok(Math.abs(ours - float32) / float32 < 1e-5, `ours ${ours} vs torch float32 ${float32}`);
+    const cli = spawnSync(process.execPath, [bin, 'eval', '--checkpoint', checkpoint, '--tokens', rowsFile, '--json'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const evaluated = (JSON.parse(cli.stdout) as { loss: number }).loss;
+    assert.ok(Math.abs(evaluated - float32) / float32 < 1e-5, `conveyor eval ${evaluated} vs torch float32 ${float32}`);
     if (againstFloat64) {
       const float64 = torchLoss(checkpoint, rowsFile, 'float64');
       assert.ok(Math.abs(ours - float64) / float64 < 1e-5, `ours ${ours} vs torch float64 ${float64}`);

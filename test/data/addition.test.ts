@@ -7,7 +7,7 @@ import {
   additionText,
   additionTokenizer,
   type AdditionProblem,
-  type NextTokenLogits,
+  type NextTokenScores,
 } from '../../src/data/addition.js';
 
 const digitCounts = fc.integer({ min: 1, max: 6 });
@@ -46,10 +46,10 @@ test('every character of the task is in its vocabulary', () => {
  * A hand-made model: reads the last line of each context, works out the sum with BigInt and
  * puts all its logit mass on the right next character, except where `wrong` says to answer 9 - digit.
  */
-function oracle(digits: number, wrong: (problem: AdditionProblem, answerIndex: number) => boolean): { logits: NextTokenLogits; calls: number[] } {
+function oracle(digits: number, wrong: (problem: AdditionProblem, answerIndex: number) => boolean): { scores: NextTokenScores; calls: number[] } {
   const tokenizer = additionTokenizer();
   const calls: number[] = [];
-  const logits: NextTokenLogits = (contexts, rows, length) => {
+  const scores: NextTokenScores = (contexts, rows, length) => {
     calls.push(length);
     assert.equal(contexts.length, rows * length);
     const out = new Float32Array(rows * tokenizer.vocabSize).fill(-1);
@@ -65,22 +65,22 @@ function oracle(digits: number, wrong: (problem: AdditionProblem, answerIndex: n
     }
     return out;
   };
-  return { logits, calls };
+  return { scores, calls };
 }
 
 test('accuracy is exact match by greedy decoding, checked against hand-made oracles', () => {
   const digits = 3;
   const problems = additionProblems({ digits }, 300, 11);
   const perfect = oracle(digits, () => false);
-  assert.deepEqual(additionAccuracy({ digits }, problems, perfect.logits), { correct: 300, total: 300, accuracy: 1 });
+  assert.deepEqual(additionAccuracy({ digits }, problems, perfect.scores), { correct: 300, total: 300, accuracy: 1 });
   assert.deepEqual(perfect.calls, [9, 10, 11, 12]); // "\n123+456=" then one more token per answer digit
   const oddA = problems.filter((p) => p.a % 2 === 1).length;
   const wrongWhenEven = oracle(digits, (p) => p.a % 2 === 0);
-  assert.equal(additionAccuracy({ digits }, problems, wrongWhenEven.logits).correct, oddA);
+  assert.equal(additionAccuracy({ digits }, problems, wrongWhenEven.scores).correct, oddA);
   // One wrong digit, the last one, is enough to fail a problem.
   const lastDigitWrongWhenEven = oracle(digits, (p, index) => p.a % 2 === 0 && index === digits);
-  assert.equal(additionAccuracy({ digits }, problems, lastDigitWrongWhenEven.logits).correct, oddA);
-  assert.equal(additionAccuracy({ digits }, problems, oracle(digits, () => true).logits).accuracy, 0);
+  assert.equal(additionAccuracy({ digits }, problems, lastDigitWrongWhenEven.scores).correct, oddA);
+  assert.equal(additionAccuracy({ digits }, problems, oracle(digits, () => true).scores).accuracy, 0);
 });
 
 test('a callback returning the wrong number of logits is refused', () => {
