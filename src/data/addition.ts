@@ -2,9 +2,12 @@ import { CharTokenizer } from './tokenizer.js';
 import { SplitMix32 } from './random.js';
 
 /**
- * The built-in task: fixed-width integer addition, one problem per line, e.g. `123+456=0579`.
- * Fixed width puts every line at the same length, so a small model only has to find the last newline
- * to know which digit comes next, and every prompt has the same length (greedy decoding runs batched).
+ * The built-in task: fixed-width integer addition, one problem per line, the sum written least
+ * significant digit first, as one adds by hand: 123+456=579 is the line `123+456=9750`.
+ * - Reversed, every answer digit depends on two operand digits and the carry from the digit just
+ *   written; most significant first, the first digit would already need the whole carry chain.
+ * - Fixed width puts every line at the same length, so a small model only has to find the last newline
+ *   to know which digit comes next, and every prompt has the same length (greedy decoding runs batched).
  */
 export interface AdditionTask {
   /** Digits of each operand (zero-padded); the sum has digits + 1. */
@@ -28,9 +31,9 @@ export function additionPrompt(task: AdditionTask, problem: AdditionProblem): st
   return `${pad(problem.a, task.digits)}+${pad(problem.b, task.digits)}=`;
 }
 
-/** The digits a model must produce after the prompt. */
+/** The digits a model must produce after the prompt: the zero-padded sum, least significant digit first. */
 export function additionAnswer(task: AdditionTask, problem: AdditionProblem): string {
-  return pad(problem.a + problem.b, task.digits + 1);
+  return [...pad(problem.a + problem.b, task.digits + 1)].reverse().join('');
 }
 
 export function additionLine(task: AdditionTask, problem: AdditionProblem): string {

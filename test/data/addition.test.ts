@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   additionAccuracy,
+  additionLine,
   additionProblems,
   additionText,
   additionTokenizer,
@@ -12,7 +13,7 @@ import {
 
 const digitCounts = fc.integer({ min: 1, max: 6 });
 
-test('every generated line is a+b=s at fixed width, and s really is the sum', () => {
+test('every generated line is a+b=s at fixed width, and s read backwards really is the sum', () => {
   fc.assert(
     fc.property(digitCounts, fc.integer({ min: 1, max: 200 }), fc.nat(), (digits, lines, seed) => {
       const text = additionText({ digits }, lines, seed);
@@ -22,7 +23,7 @@ test('every generated line is a+b=s at fixed width, and s really is the sum', ()
       for (const row of rows) {
         const match = new RegExp(`^(\\d{${digits}})\\+(\\d{${digits}})=(\\d{${digits + 1}})$`).exec(row);
         assert.ok(match, row);
-        assert.equal(BigInt(match[1]!) + BigInt(match[2]!), BigInt(match[3]!));
+        assert.equal(BigInt(match[1]!) + BigInt(match[2]!), BigInt([...match[3]!].reverse().join('')));
       }
     }),
   );
@@ -43,7 +44,7 @@ test('every character of the task is in its vocabulary', () => {
 });
 
 /**
- * A hand-made model: reads the last line of each context, works out the sum with BigInt and
+ * A hand-made model: reads the last line of each context, works out the (reversed) sum with BigInt and
  * puts all its logit mass on the right next character, except where `wrong` says to answer 9 - digit.
  */
 function oracle(digits: number, wrong: (problem: AdditionProblem, answerIndex: number) => boolean): { scores: NextTokenScores; calls: number[] } {
@@ -58,7 +59,7 @@ function oracle(digits: number, wrong: (problem: AdditionProblem, answerIndex: n
       const line = text.slice(text.lastIndexOf('\n') + 1);
       const [a, rest] = line.split('+') as [string, string];
       const [b, soFar] = rest.split('=') as [string, string];
-      const sum = (BigInt(a) + BigInt(b)).toString().padStart(digits + 1, '0');
+      const sum = [...(BigInt(a) + BigInt(b)).toString().padStart(digits + 1, '0')].reverse().join('');
       let next = sum[soFar.length]!;
       if (wrong({ a: Number(a), b: Number(b) }, soFar.length)) next = String(9 - Number(next));
       out[row * tokenizer.vocabSize + tokenizer.encode(next)[0]!] = 5;
@@ -77,7 +78,7 @@ test('accuracy is exact match by greedy decoding, checked against hand-made orac
   const oddA = problems.filter((p) => p.a % 2 === 1).length;
   const wrongWhenEven = oracle(digits, (p) => p.a % 2 === 0);
   assert.equal(additionAccuracy({ digits }, problems, wrongWhenEven.scores).correct, oddA);
-  // One wrong digit, the last one, is enough to fail a problem.
+  // One wrong digit, the last one written, is enough to fail a problem.
   const lastDigitWrongWhenEven = oracle(digits, (p, index) => p.a % 2 === 0 && index === digits);
   assert.equal(additionAccuracy({ digits }, problems, lastDigitWrongWhenEven.scores).correct, oddA);
   assert.equal(additionAccuracy({ digits }, problems, oracle(digits, () => true).scores).accuracy, 0);
@@ -85,4 +86,10 @@ test('accuracy is exact match by greedy decoding, checked against hand-made orac
 
 test('a callback returning the wrong number of logits is refused', () => {
   assert.throws(() => additionAccuracy({ digits: 2 }, additionProblems({ digits: 2 }, 3, 0), () => new Float32Array(5)), RangeError);
+});
+
+test('lines are written as documented: zero-padded operands, the sum backwards', () => {
+  assert.equal(additionLine({ digits: 3 }, { a: 123, b: 456 }), '123+456=9750\n');
+  assert.equal(additionLine({ digits: 3 }, { a: 999, b: 1 }), '999+001=0001\n');
+  assert.equal(additionLine({ digits: 2 }, { a: 5, b: 7 }), '05+07=210\n');
 });
