@@ -47,9 +47,33 @@ export function additionProblems(task: AdditionTask, count: number, seed: number
   return Array.from({ length: count }, () => ({ a: random.nextBelow(bound), b: random.nextBelow(bound) }));
 }
 
-/** A training corpus of `lines` problems. */
-export function additionText(task: AdditionTask, lines: number, seed: number): string {
-  return additionProblems(task, lines, seed).map((problem) => additionLine(task, problem)).join('');
+/** The corpus text: one line per problem. */
+export function additionText(task: AdditionTask, problems: readonly AdditionProblem[]): string {
+  return problems.map((problem) => additionLine(task, problem)).join('');
+}
+
+/** Characters per line, newline included. */
+export function additionLineLength(task: AdditionTask): number {
+  return 3 * task.digits + 4;
+}
+
+/** `count` distinct problems, none of them in `seen`, so accuracy measures addition rather than recall. */
+export function heldOutProblems(task: AdditionTask, count: number, seed: number, seen: readonly AdditionProblem[]): AdditionProblem[] {
+  const key = ({ a, b }: AdditionProblem) => a * 10 ** task.digits + b;
+  const taken = new Set(seen.map(key));
+  if (10 ** (2 * task.digits) - taken.size < 2 * count) {
+    throw new RangeError(`only ${10 ** (2 * task.digits) - taken.size} unseen ${task.digits}-digit problems are left for ${count} held-out ones`);
+  }
+  const random = new SplitMix32(seed);
+  const bound = 10 ** task.digits;
+  const problems: AdditionProblem[] = [];
+  while (problems.length < count) {
+    const problem = { a: random.nextBelow(bound), b: random.nextBelow(bound) };
+    if (taken.has(key(problem))) continue;
+    taken.add(key(problem));
+    problems.push(problem);
+  }
+  return problems;
 }
 
 /**
@@ -66,8 +90,8 @@ export interface AdditionScore {
 }
 
 /**
- * Exact-match accuracy: each prompt (after a newline, as lines appear in training) is extended by greedy
- * decoding for digits + 1 tokens; a problem counts only if every answer digit is right.
+ * Exact-match accuracy: each prompt, at the start of the context as lines start windows in training,
+ * is extended by greedy decoding for digits + 1 tokens; a problem counts only if every answer digit is right.
  * The model is a callback, so this room stays independent of the network.
  */
 export function additionAccuracy(
@@ -77,11 +101,11 @@ export function additionAccuracy(
 ): AdditionScore {
   const tokenizer = additionTokenizer();
   const rows = problems.length;
-  const promptLength = 1 + additionPrompt(task, { a: 0, b: 0 }).length;
+  const promptLength = additionPrompt(task, { a: 0, b: 0 }).length;
   const answerLength = task.digits + 1;
   const width = promptLength + answerLength;
   const sequences = new Int32Array(rows * width); // [rows, prompt + answer]
-  problems.forEach((problem, row) => sequences.set(tokenizer.encode(`\n${additionPrompt(task, problem)}`), row * width));
+  problems.forEach((problem, row) => sequences.set(tokenizer.encode(additionPrompt(task, problem)), row * width));
   for (let length = promptLength; length < width; length++) {
     const contexts = new Int32Array(rows * length); // [rows, length]
     for (let row = 0; row < rows; row++) contexts.set(sequences.subarray(row * width, row * width + length), row * length);
@@ -95,6 +119,14 @@ export function additionAccuracy(
     tokenizer.decode(sequences.subarray(row * width + promptLength, (row + 1) * width)) === additionAnswer(task, problem),
   ).length;
   return { correct, total: rows, accuracy: rows === 0 ? 0 : correct / rows };
+}
+
+/** The last position of each row: values [rows, length, width] -> [rows, width] (e.g. next-token probabilities). */
+export function lastPosition(values: Float32Array, rows: number, length: number, width: number): Float32Array {
+  if (values.length !== rows * length * width) throw new RangeError(`${values.length} values are not [${rows}, ${length}, ${width}]`);
+  const last = new Float32Array(rows * width);
+  for (let row = 0; row < rows; row++) last.set(values.subarray(((row + 1) * length - 1) * width, (row + 1) * length * width), row * width);
+  return last;
 }
 
 /** Index of the largest value; the first one on ties, as greedy decoding conventionally picks. */

@@ -16,6 +16,8 @@ export interface Batch {
 export interface BatchShape {
   readonly batchSize: number;
   readonly seqLen: number;
+  /** Windows start at multiples of this (default 1): the line length of a fixed-width task keeps lines at fixed positions. */
+  readonly alignment?: number;
 }
 
 /** Training tokens and a held-out tail for validation loss. */
@@ -43,24 +45,26 @@ function windowsToBatch(tokens: Int32Array, starts: readonly number[], seqLen: n
   return { batchSize, seqLen, inputs, targets };
 }
 
-function checkShape(tokens: Int32Array, shape: BatchShape, part: string): void {
-  const { batchSize, seqLen } = shape;
+/** Checks the shape against the tokens; returns how many aligned window starts there are. */
+function windowStarts(tokens: Int32Array, shape: BatchShape, part: string): number {
+  const { batchSize, seqLen, alignment = 1 } = shape;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`batch size ${batchSize} must be a positive integer`);
   if (!Number.isInteger(seqLen) || seqLen < 1) throw new UsageError(`sequence length ${seqLen} must be a positive integer`);
+  if (!Number.isInteger(alignment) || alignment < 1) throw new RangeError(`alignment ${alignment} must be a positive integer`);
   if (tokens.length < seqLen + 1) {
     throw new UsageError(`the ${part} has ${tokens.length} tokens but sequence length ${seqLen} needs at least ${seqLen + 1}; use more text or a shorter --seq-len`);
   }
+  return Math.floor((tokens.length - seqLen - 1) / alignment) + 1;
 }
 
 /**
- * Batch number `index` of the stream `seed`: B windows at uniformly random offsets.
+ * Batch number `index` of the stream `seed`: B windows at uniformly random (aligned) offsets.
  * A pure function of (seed, index), so a resumed run or any pipeline rank draws the same batch.
  */
 export function sampleBatch(tokens: Int32Array, shape: BatchShape, seed: number, index: number): Batch {
-  checkShape(tokens, shape, 'training split');
+  const count = windowStarts(tokens, shape, 'training split');
   const random = streamRandom(seed, index);
-  const offsets = tokens.length - shape.seqLen; // valid starts: 0 .. len - T - 1
-  const starts = Array.from({ length: shape.batchSize }, () => random.nextBelow(offsets));
+  const starts = Array.from({ length: shape.batchSize }, () => random.nextBelow(count) * (shape.alignment ?? 1));
   return windowsToBatch(tokens, starts, shape.seqLen);
 }
 
@@ -74,7 +78,7 @@ export class BatchSampler {
     private readonly seed: number,
     position = 0,
   ) {
-    checkShape(tokens, shape, 'training split');
+    windowStarts(tokens, shape, 'training split');
     this.position = position;
   }
 
@@ -85,13 +89,12 @@ export class BatchSampler {
 
 /**
  * A fixed validation set: `count` batches whose B·count windows are spread evenly from the first
- * to the last possible start of the validation tokens (overlapping only when the split is short).
+ * to the last possible (aligned) start of the validation tokens (overlapping only when the split is short).
  */
 export function validationBatches(tokens: Int32Array, shape: BatchShape, count: number): Batch[] {
-  checkShape(tokens, shape, 'validation split');
+  const lastSlot = windowStarts(tokens, shape, 'validation split') - 1;
   const windows = shape.batchSize * count;
-  const lastStart = tokens.length - shape.seqLen - 1;
-  const starts = Array.from({ length: windows }, (_, w) => (windows === 1 ? 0 : Math.floor((w * lastStart) / (windows - 1))));
+  const starts = Array.from({ length: windows }, (_, w) => (windows === 1 ? 0 : Math.floor((w * lastSlot) / (windows - 1))) * (shape.alignment ?? 1));
   return Array.from({ length: count }, (_, i) =>
     windowsToBatch(tokens, starts.slice(i * shape.batchSize, (i + 1) * shape.batchSize), shape.seqLen),
   );

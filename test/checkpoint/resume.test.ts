@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resumeTraining, saveCheckpoint } from '../../src/checkpoint/checkpoint.js';
-import { additionText, additionTokenizer } from '../../src/data/addition.js';
+import { additionAccuracy, additionProblems, additionText, additionTokenizer, lastPosition } from '../../src/data/addition.js';
+import { additionTrainingData } from '../../src/data/training-data.js';
 import { BatchSampler } from '../../src/data/batches.js';
 import { AdamW } from '../../src/nn/optimizer.js';
 import { buildSegment, type ModelSegment } from '../../src/nn/segment.js';
@@ -16,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'conveyor-resume-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const tokenizer = additionTokenizer();
-const tokens = tokenizer.encode(additionText({ digits: 2 }, 400, 1));
+const tokens = tokenizer.encode(additionText({ digits: 2 }, additionProblems({ digits: 2 }, 400, 1)));
 const shape = { batchSize: 3, seqLen: 12 };
 
 /** One plain optimizer step on one worker; returns the loss. */
@@ -54,3 +55,17 @@ for (const tied of [true, false]) {
     restarted.parameters.forEach((parameter, p) => assert.deepEqual(parameter.data, model.parameters[p]!.data, parameter.name));
   });
 }
+
+test('the accuracy wiring of docs/data.md runs the real model batched, the same as one prompt at a time', () => {
+  const data = additionTrainingData(3, { digits: 3 }, 300);
+  const { task, problems } = data.addition!;
+  const config: GPTConfig = { vocabSize: data.tokenizer.vocabSize, blockSize: 16, layers: 1, embd: 16, heads: 2, tied: true };
+  const model = buildSegment(config, 2);
+  for (const { data: values } of model.parameters) for (let i = 0; i < values.length; i++) values[i] = Math.sin(i * 12.9898 + values.length) * 0.3;
+  const scores = (contexts: Int32Array, rows: number, length: number) =>
+    lastPosition(model.probabilities({ B: rows, T: length, tokens: contexts }), rows, length, data.tokenizer.vocabSize);
+  const batched = additionAccuracy(task, problems.slice(0, 20), scores);
+  const oneByOne = problems.slice(0, 20).reduce((correct, problem) => correct + additionAccuracy(task, [problem], scores).correct, 0);
+  assert.equal(batched.correct, oneByOne);
+  assert.equal(batched.total, 20);
+});

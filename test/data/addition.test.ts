@@ -7,6 +7,8 @@ import {
   additionProblems,
   additionText,
   additionTokenizer,
+  heldOutProblems,
+  lastPosition,
   type AdditionProblem,
   type NextTokenScores,
 } from '../../src/data/addition.js';
@@ -16,7 +18,7 @@ const digitCounts = fc.integer({ min: 1, max: 6 });
 test('every generated line is a+b=s at fixed width, and s read backwards really is the sum', () => {
   fc.assert(
     fc.property(digitCounts, fc.integer({ min: 1, max: 200 }), fc.nat(), (digits, lines, seed) => {
-      const text = additionText({ digits }, lines, seed);
+      const text = additionText({ digits }, additionProblems({ digits }, lines, seed));
       assert.ok(text.endsWith('\n'));
       const rows = text.slice(0, -1).split('\n');
       assert.equal(rows.length, lines);
@@ -38,7 +40,7 @@ test('problems are determined by the seed and use the whole operand range', () =
 
 test('every character of the task is in its vocabulary', () => {
   const tokenizer = additionTokenizer();
-  const text = additionText({ digits: 3 }, 100, 0);
+  const text = additionText({ digits: 3 }, additionProblems({ digits: 3 }, 100, 0));
   assert.equal(tokenizer.decode(tokenizer.encode(text)), text);
   assert.equal(tokenizer.vocabSize, 13);
 });
@@ -74,7 +76,7 @@ test('accuracy is exact match by greedy decoding, checked against hand-made orac
   const problems = additionProblems({ digits }, 300, 11);
   const perfect = oracle(digits, () => false);
   assert.deepEqual(additionAccuracy({ digits }, problems, perfect.scores), { correct: 300, total: 300, accuracy: 1 });
-  assert.deepEqual(perfect.calls, [9, 10, 11, 12]); // "\n123+456=" then one more token per answer digit
+  assert.deepEqual(perfect.calls, [8, 9, 10, 11]); // "123+456=" then one more token per answer digit
   const oddA = problems.filter((p) => p.a % 2 === 1).length;
   const wrongWhenEven = oracle(digits, (p) => p.a % 2 === 0);
   assert.equal(additionAccuracy({ digits }, problems, wrongWhenEven.scores).correct, oddA);
@@ -92,4 +94,25 @@ test('lines are written as documented: zero-padded operands, the sum backwards',
   assert.equal(additionLine({ digits: 3 }, { a: 123, b: 456 }), '123+456=9750\n');
   assert.equal(additionLine({ digits: 3 }, { a: 999, b: 1 }), '999+001=0001\n');
   assert.equal(additionLine({ digits: 2 }, { a: 5, b: 7 }), '05+07=210\n');
+});
+
+test('held-out problems are distinct and never among the given ones', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 3 }), fc.nat(), (digits, seed) => {
+      const seen = additionProblems({ digits }, 2000, seed);
+      const heldOut = heldOutProblems({ digits }, 100, seed + 1, seen);
+      const key = ({ a, b }: AdditionProblem) => `${a}+${b}`;
+      assert.equal(new Set(heldOut.map(key)).size, 100);
+      const seenKeys = new Set(seen.map(key));
+      assert.ok(heldOut.every((problem) => !seenKeys.has(key(problem))));
+    }),
+    { numRuns: 20 },
+  );
+  assert.throws(() => heldOutProblems({ digits: 1 }, 60, 0, []), RangeError); // 100 problems in all
+});
+
+test('lastPosition picks position length-1 of every row', () => {
+  const values = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i); // [rows 2, length 3, width 4]
+  assert.deepEqual([...lastPosition(values, 2, 3, 4)], [8, 9, 10, 11, 20, 21, 22, 23]);
+  assert.throws(() => lastPosition(values, 2, 4, 4), RangeError);
 });

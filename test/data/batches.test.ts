@@ -33,15 +33,16 @@ const shapes = fc.record({
   seqLen: fc.integer({ min: 1, max: 64 }),
   seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
   index: fc.nat(10_000),
+  alignment: fc.integer({ min: 1, max: 5 }),
 }).filter(({ length, seqLen }) => length > seqLen);
 
-test('a batch is B in-bounds windows with targets shifted by one, and the same (seed, index) gives the same batch', () => {
+test('a batch is B in-bounds aligned windows with targets shifted by one, and the same (seed, index) gives the same batch', () => {
   fc.assert(
-    fc.property(shapes, ({ length, batchSize, seqLen, seed, index }) => {
+    fc.property(shapes, ({ length, batchSize, seqLen, seed, index, alignment }) => {
       const tokens = ramp(length);
-      const batch = sampleBatch(tokens, { batchSize, seqLen }, seed, index);
-      assertWindows(tokens, batch);
-      assert.deepEqual(sampleBatch(tokens, { batchSize, seqLen }, seed, index), batch);
+      const batch = sampleBatch(tokens, { batchSize, seqLen, alignment }, seed, index);
+      for (const start of assertWindows(tokens, batch)) assert.equal(start % alignment, 0);
+      assert.deepEqual(sampleBatch(tokens, { batchSize, seqLen, alignment }, seed, index), batch);
     }),
   );
 });
@@ -63,6 +64,11 @@ test('window starts cover every legal offset about equally often', () => {
     for (const start of assertWindows(tokens, sampleBatch(tokens, { batchSize: 16, seqLen: 4 }, 9, index))) counts[start]!++;
   }
   for (const count of counts) assert.ok(Math.abs(count - 1000) < 150, `counts ${counts}`); // 8000 draws, sd ≈ 30
+  const aligned = new Map<number, number>();
+  for (let index = 0; index < 100; index++) {
+    for (const start of assertWindows(tokens, sampleBatch(tokens, { batchSize: 16, seqLen: 4, alignment: 3 }, 9, index))) aligned.set(start, (aligned.get(start) ?? 0) + 1);
+  }
+  assert.deepEqual([...aligned.keys()].sort(), [0, 3, 6]); // every aligned start up to the last legal one (7)
 });
 
 test('the sampler resumes from a saved position exactly', () => {
@@ -108,15 +114,16 @@ test('the split is disjoint, covers every token, and holds out the tail', () => 
 
 test('validation batches are fixed, stay inside the validation split, and span it from first to last token', () => {
   fc.assert(
-    fc.property(shapes, fc.integer({ min: 1, max: 5 }), ({ length, batchSize, seqLen }, count) => {
+    fc.property(shapes, fc.integer({ min: 1, max: 5 }), ({ length, batchSize, seqLen, alignment }, count) => {
       const validation = ramp(length + 1000).subarray(1000); // values start at 1000: a window from outside would show
-      const batches = validationBatches(validation, { batchSize, seqLen }, count);
+      const batches = validationBatches(validation, { batchSize, seqLen, alignment }, count);
       assert.equal(batches.length, count);
       const starts = batches.flatMap((batch) => assertWindows(validation, batch));
       assert.equal(starts[0], 0);
-      if (starts.length > 1) assert.equal(starts[starts.length - 1], length - seqLen - 1);
-      for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! >= starts[i - 1]!);
-      assert.deepEqual(validationBatches(validation, { batchSize, seqLen }, count), batches);
+      const lastStart = length - seqLen - 1 - ((length - seqLen - 1) % alignment);
+      if (starts.length > 1) assert.equal(starts[starts.length - 1], lastStart);
+      for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! >= starts[i - 1]! && starts[i]! % alignment === 0);
+      assert.deepEqual(validationBatches(validation, { batchSize, seqLen, alignment }, count), batches);
     }),
   );
 });

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { loadParameters, readCheckpointSpec } from '../../checkpoint/checkpoint.js';
+import { lastPosition } from '../../data/addition.js';
 import { generateTokens } from '../../data/sampling.js';
 import { buildSegment } from '../../nn/segment.js';
 
@@ -46,7 +47,7 @@ export function registerSampleCommand(program: Command): void {
       const generated = generateTokens(
         prompt,
         { count: options.tokens, temperature: options.temperature, seed: options.seed, contextLength: config.blockSize },
-        (context) => model.probabilities({ B: 1, T: context.length, tokens: context }).slice((context.length - 1) * V, context.length * V), // last position [V]
+        (context) => lastPosition(model.probabilities({ B: 1, T: context.length, tokens: context }), 1, context.length, V),
       );
       process.stdout.write(`${options.prompt}${tokenizer.decode(generated)}\n`);
     });
