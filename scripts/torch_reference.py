@@ -4,9 +4,10 @@
 Reads model.safetensors and config.json with the standard library and numpy only (no transformers, no
 safetensors package), runs the GPT-2 forward in PyTorch, and prints the mean next-token cross-entropy
 of a JSON file of token rows as {"loss": x}. Each row has T+1 ids: inputs are all but the last, targets
-all but the first.
+all but the first. With --transformers, the checkpoint is loaded by Hugging Face's
+GPT2LMHeadModel.from_pretrained instead (where transformers is installed), which must find every key.
 
-    /usr/bin/python3 scripts/torch_reference.py CHECKPOINT_DIR TOKENS.json [--dtype float32|float64]
+    /usr/bin/python3 scripts/torch_reference.py CHECKPOINT_DIR TOKENS.json [--dtype float32|float64] [--transformers]
 """
 import argparse
 import json
@@ -88,6 +89,21 @@ class GPT2:
         return x @ head.T  # [B, T, V]
 
 
+def transformers_model(checkpoint, dtype):
+    """Hugging Face's own GPT-2 on the checkpoint; a missing, unexpected or mismatched key is an error."""
+    try:
+        from transformers import GPT2LMHeadModel
+    except ImportError as error:
+        fail(f"--transformers needs the transformers package ({error})")
+
+    model, info = GPT2LMHeadModel.from_pretrained(checkpoint, output_loading_info=True)
+    problems = {kind: keys for kind, keys in info.items() if keys}
+    if problems:
+        fail(f"transformers could not load {checkpoint} cleanly: {problems}")
+    model = model.to(dtype).eval()
+    return lambda idx: model(input_ids=idx).logits
+
+
 def read_rows(path, config):
     with open(path, encoding="utf-8") as handle:
         rows = json.load(handle)
@@ -109,14 +125,19 @@ def main():
     parser.add_argument("checkpoint")
     parser.add_argument("tokens")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--transformers", action="store_true", help="load with transformers.GPT2LMHeadModel")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with open(os.path.join(args.checkpoint, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
-    model = GPT2(config, read_safetensors(os.path.join(args.checkpoint, "model.safetensors")), getattr(torch, args.dtype))
+    dtype = getattr(torch, args.dtype)
     rows = read_rows(args.tokens, config)
+    if args.transformers:
+        logits_of = transformers_model(args.checkpoint, dtype)
+    else:
+        logits_of = GPT2(config, read_safetensors(os.path.join(args.checkpoint, "model.safetensors")), dtype).logits
     with torch.no_grad():
-        logits = model.logits(rows[:, :-1])
+        logits = logits_of(rows[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
     print(json.dumps({"loss": loss.item()}))
 

@@ -10,11 +10,17 @@ import { SplitMix32, mix32 } from '../../src/data/random.js';
 import { buildSegment } from '../../src/nn/segment.js';
 import type { GPTConfig, Parameter } from '../../src/nn/parameter.js';
 
-const python = '/usr/bin/python3';
+/** Debian's python3-torch lives under /usr/bin/python3; CONVEYOR_PYTHON may name another interpreter. */
+const python = process.env.CONVEYOR_PYTHON ?? '/usr/bin/python3';
 const script = new URL('../../../scripts/torch_reference.py', import.meta.url).pathname;
 const bin = new URL('../../../bin/conveyor.js', import.meta.url).pathname;
-const probe = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-const skip = probe.status === 0 ? false : `${python} cannot import torch and numpy (${(probe.error?.message ?? probe.stderr.trim().split('\n').pop()) || 'unknown reason'})`;
+/** false when `python` can import the modules, else the reason to skip. */
+function missing(modules: string): false | string {
+  const probe = spawnSync(python, ['-c', `import ${modules}`], { encoding: 'utf8' });
+  return probe.status === 0 ? false : `${python} cannot import ${modules} (${(probe.error?.message ?? probe.stderr.trim().split('\n').pop()) || 'unknown reason'})`;
+}
+const skip = missing('torch, numpy');
+const skipTransformers = skip || missing('transformers');
 
 const dir = mkdtempSync(join(tmpdir(), 'conveyor-torch-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,8 +42,8 @@ function randomRows(B: number, T: number, V: number, seed: number): number[][] {
   return Array.from({ length: B }, () => Array.from({ length: T + 1 }, () => random.nextBelow(V)));
 }
 
-function torchLoss(checkpoint: string, rowsFile: string, dtype: 'float32' | 'float64'): number {
-  const result = spawnSync(python, [script, checkpoint, rowsFile, '--dtype', dtype], { encoding: 'utf8' });
+function torchLoss(checkpoint: string, rowsFile: string, ...flags: string[]): number {
+  const result = spawnSync(python, [script, checkpoint, rowsFile, ...flags], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } });
   assert.equal(result.status, 0, result.stderr);
   return (JSON.parse(result.stdout) as { loss: number }).loss;
 }
@@ -48,20 +54,24 @@ const cases: [string, GPTConfig, number, boolean][] = [
   ['untied, rows shorter than n_positions', { vocabSize: 23, blockSize: 24, layers: 2, embd: 48, heads: 3, tied: false }, 17, false],
 ];
 
+/** Saves a perturbed model and random rows; returns where, and our model's loss on the rows. */
+function prepare(label: string, config: GPTConfig, T: number): { checkpoint: string; rowsFile: string; ours: number } {
+  const model = buildSegment(config, 1);
+  perturb(model.parameters, 2);
+  const checkpoint = join(dir, label);
+  saveCheckpoint(checkpoint, { config, parameters: model.parameters, tokenizer: CharTokenizer.fromText('abcdefghijklmnopqrstuvw') });
+  const rows = randomRows(5, T, config.vocabSize, 3);
+  const rowsFile = join(dir, `${label}.json`);
+  writeFileSync(rowsFile, JSON.stringify(rows));
+  const tokens = Int32Array.from(rows.flatMap((row) => row.slice(0, -1)));
+  const targets = Int32Array.from(rows.flatMap((row) => row.slice(1)));
+  return { checkpoint, rowsFile, ours: model.forward(null, { B: rows.length, T, tokens, targets }) as number };
+}
+
 for (const [label, config, T, againstFloat64] of cases) {
   test(`PyTorch computes the same loss on the saved checkpoint (${label})`, { skip }, () => {
-    const model = buildSegment(config, 1);
-    perturb(model.parameters, 2);
-    const checkpoint = join(dir, label);
-    const tokenizer = CharTokenizer.fromText('abcdefghijklmnopqrstuvw');
-    saveCheckpoint(checkpoint, { config, parameters: model.parameters, tokenizer });
-    const rows = randomRows(5, T, config.vocabSize, 3);
-    const rowsFile = join(dir, `${label}.json`);
-    writeFileSync(rowsFile, JSON.stringify(rows));
-    const tokens = Int32Array.from(rows.flatMap((row) => row.slice(0, -1)));
-    const targets = Int32Array.from(rows.flatMap((row) => row.slice(1)));
-    const ours = model.forward(null, { B: rows.length, T, tokens, targets }) as number;
-    const float32 = torchLoss(checkpoint, rowsFile, 'float32');
+    const { checkpoint, rowsFile, ours } = prepare(label, config, T);
+    const float32 = torchLoss(checkpoint, rowsFile, '--dtype', 'float32');
     assert.ok(Math.abs(float32 - Math.log(config.vocabSize)) > 0.2, `the weights are far from uniform (loss ${float32})`);
     assert.ok(Math.abs(ours - float32) / float32 < 1e-5, `ours ${ours} vs torch float32 ${float32}`);
     const cli = spawnSync(process.execPath, [bin, 'eval', '--checkpoint', checkpoint, '--tokens', rowsFile, '--json'], { encoding: 'utf8' });
@@ -69,8 +79,14 @@ for (const [label, config, T, againstFloat64] of cases) {
     const evaluated = (JSON.parse(cli.stdout) as { loss: number }).loss;
     assert.ok(Math.abs(evaluated - float32) / float32 < 1e-5, `conveyor eval ${evaluated} vs torch float32 ${float32}`);
     if (againstFloat64) {
-      const float64 = torchLoss(checkpoint, rowsFile, 'float64');
+      const float64 = torchLoss(checkpoint, rowsFile, '--dtype', 'float64');
       assert.ok(Math.abs(ours - float64) / float64 < 1e-5, `ours ${ours} vs torch float64 ${float64}`);
     }
+  });
+
+  test(`Hugging Face GPT2LMHeadModel.from_pretrained loads the checkpoint and gives the same loss (${label})`, { skip: skipTransformers }, () => {
+    const { checkpoint, rowsFile, ours } = prepare(`${label}, transformers`, config, T);
+    const loss = torchLoss(checkpoint, rowsFile, '--transformers');
+    assert.ok(Math.abs(ours - loss) / loss < 1e-5, `ours ${ours} vs transformers ${loss}`);
   });
 }
