@@ -47,9 +47,14 @@ export function additionProblems(task: AdditionTask, count: number, seed: number
   return Array.from({ length: count }, () => ({ a: random.nextBelow(bound), b: random.nextBelow(bound) }));
 }
 
-/** The corpus text: one line per problem. */
-export function additionText(task: AdditionTask, problems: readonly AdditionProblem[]): string {
+/** One line per problem. */
+export function additionLines(task: AdditionTask, problems: readonly AdditionProblem[]): string {
   return problems.map((problem) => additionLine(task, problem)).join('');
+}
+
+/** A training corpus of `lines` problems drawn from the seed. */
+export function additionText(task: AdditionTask, lines: number, seed: number): string {
+  return additionLines(task, additionProblems(task, lines, seed));
 }
 
 /** Characters per line, newline included. */

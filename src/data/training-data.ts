@@ -2,7 +2,7 @@ import { splitTokens } from './batches.js';
 import {
   additionLineLength,
   additionProblems,
-  additionText,
+  additionLines,
   additionTokenizer,
   DEFAULT_ADDITION_TASK,
   heldOutProblems,
@@ -46,7 +46,7 @@ export const ADDITION_ACCURACY_PROBLEMS = 200;
 export function additionTrainingData(seed: number, task: AdditionTask = DEFAULT_ADDITION_TASK, lines = ADDITION_LINES): TrainingData {
   const tokenizer = additionTokenizer();
   const problems = additionProblems(task, lines, seed);
-  const tokens = tokenizer.encode(additionText(task, problems));
+  const tokens = tokenizer.encode(additionLines(task, problems));
   const trainLines = lines - Math.max(1, Math.round(lines * 0.1));
   const cut = trainLines * additionLineLength(task);
   return {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resumeTraining, saveCheckpoint } from '../../src/checkpoint/checkpoint.js';
-import { additionAccuracy, additionProblems, additionText, additionTokenizer, lastPosition } from '../../src/data/addition.js';
+import { additionAccuracy, additionText, additionTokenizer, lastPosition } from '../../src/data/addition.js';
 import { additionTrainingData } from '../../src/data/training-data.js';
 import { BatchSampler } from '../../src/data/batches.js';
 import { AdamW } from '../../src/nn/optimizer.js';
@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'conveyor-resume-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const tokenizer = additionTokenizer();
-const tokens = tokenizer.encode(additionText({ digits: 2 }, additionProblems({ digits: 2 }, 400, 1)));
+const tokens = tokenizer.encode(additionText({ digits: 2 }, 400, 1));
 const shape = { batchSize: 3, seqLen: 12 };
 
 /** One plain optimizer step on one worker; returns the loss. */
