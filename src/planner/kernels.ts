@@ -3,7 +3,7 @@ import type { Gpu } from './hardware.js';
 /** What one GPU sustains: the tensor-core peak of the training precision and the catalogue's efficiencies. */
 export interface Device {
   readonly gpu: Gpu;
-  /** Tensor-core peak for the training precision, FLOP/s. */
+  /** Tensor-core peak for the GEMMs' precision (fp8 where the run trains in fp8), FLOP/s. */
   readonly peak: number;
 }
 
@@ -38,7 +38,7 @@ export function gemmSeconds(device: Device, m: number, n: number, k: number, bat
 export const streamSeconds = (device: Device, bytes: number, kernels: number): number =>
   bytes / (device.gpu.memoryBandwidth * HBM_EFFICIENCY) + kernels * KERNEL_GAP_S;
 
-/** Seconds for a fused flash-attention pass of `flops` (forward, or backward when `backward`). */
+/** Seconds for a fused flash-attention pass of `flops` (forward, or backward when `backward`); it runs in bf16. */
 export const flashSeconds = (device: Device, flops: number, backward: boolean): number =>
-  flops / (device.peak * device.gpu.gemmEfficiency * (backward ? FLASH_BACKWARD_SHARE : FLASH_FORWARD_SHARE)) +
+  flops / (device.gpu.peakBf16 * device.gpu.gemmEfficiency * (backward ? FLASH_BACKWARD_SHARE : FLASH_FORWARD_SHARE)) +
   KERNEL_GAP_S;
