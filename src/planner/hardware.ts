@@ -45,22 +45,22 @@ export const gpuCatalogue: readonly Gpu[] = [
   {
     id: 'h100-sxm', name: 'NVIDIA H100 SXM 80GB', peakBf16: 989 * TFLOPS, peakFp8: 1979 * TFLOPS,
     memoryBytes: 80 * GiB, memoryBandwidth: 3350 * GB, intraNodeBandwidth: 450 * GB, gpusPerNode: 8,
-    interNodeBandwidth: 50 * GB, gemmEfficiency: 0.75, sms: 132,
+    interNodeBandwidth: 50 * GB, gemmEfficiency: 0.68, sms: 132,
   },
   {
     id: 'h200', name: 'NVIDIA H200 SXM 141GB', peakBf16: 989 * TFLOPS, peakFp8: 1979 * TFLOPS,
     memoryBytes: 141 * GB, memoryBandwidth: 4800 * GB, intraNodeBandwidth: 450 * GB, gpusPerNode: 8,
-    interNodeBandwidth: 50 * GB, gemmEfficiency: 0.75, sms: 132,
+    interNodeBandwidth: 50 * GB, gemmEfficiency: 0.68, sms: 132,
   },
   {
     id: 'b200', name: 'NVIDIA B200 180GB (HGX)', peakBf16: 2250 * TFLOPS, peakFp8: 4500 * TFLOPS,
     memoryBytes: 180 * GB, memoryBandwidth: 7700 * GB, intraNodeBandwidth: 900 * GB, gpusPerNode: 8,
-    interNodeBandwidth: 50 * GB, gemmEfficiency: 0.7, sms: 148,
+    interNodeBandwidth: 50 * GB, gemmEfficiency: 0.67, sms: 148,
   },
   {
     id: 'mi300x', name: 'AMD Instinct MI300X 192GB', peakBf16: 1307 * TFLOPS, peakFp8: 2615 * TFLOPS,
     memoryBytes: 192 * GB, memoryBandwidth: 5300 * GB, intraNodeBandwidth: 448 * GB, gpusPerNode: 8,
-    interNodeBandwidth: 50 * GB, gemmEfficiency: 0.55, sms: 304,
+    interNodeBandwidth: 50 * GB, gemmEfficiency: 0.5, sms: 304,
   },
 ];
 
