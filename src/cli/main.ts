@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
+import { registerEstimate } from './commands/estimate.js';
+import { registerExplain } from './commands/explain.js';
+import { registerPlan } from './commands/plan.js';
 
 /** Each command module adds itself to the program; main.ts only wires them. */
-const commandModules: ((program: Command) => void)[] = [];
+const commandModules: ((program: Command) => void)[] = [registerPlan, registerEstimate, registerExplain];
 
 export function buildProgram(): Command {
   const program = new Command('conveyor')
