@@ -62,7 +62,7 @@ function memoryFinding(job: Job, current: Estimate): Finding | undefined {
     `over by ${gib(memory.total - memory.capacity)}; the largest part is ${largest} (${gib(largestBytes)})`;
   const suggestions = ranked([
     p.recompute !== 'full' ? variant(job, 'recompute: full', { recompute: 'full' }) : undefined,
-    p.recompute === 'none' ? variant(job, 'recompute: selective', { recompute: 'selective' }) : undefined,
+    p.recompute === 'none' && !p.flashAttention ? variant(job, 'recompute: selective', { recompute: 'selective' }) : undefined,
     p.tp > 1 && !p.sequenceParallel ? variant(job, 'sequence parallelism on', { sequenceParallel: true }) : undefined,
     p.zero < 3 && p.dp > 1 ? variant(job, `ZeRO stage ${p.zero + 1}`, { zero: (p.zero + 1) as ParallelPlan['zero'] }) : undefined,
     p.microBatchSize > 1 ? variant(job, `micro-batch ${p.microBatchSize / 2}`, { microBatchSize: p.microBatchSize / 2 }) : undefined,
