@@ -8,13 +8,13 @@ import { microbatchesPerStep, type Job } from '../plan.js';
 export function deepspeedConfig(job: Job): Record<string, unknown> {
   const { parallel } = job;
   if (parallel.pp > 1 && parallel.schedule !== '1f1b') {
-    throw new UsageError(`DeepSpeed's pipeline engine runs 1f1b only, not ${parallel.schedule}; re-plan with --schedule 1f1b`);
+    throw new UsageError(`DeepSpeed's pipeline engine runs 1f1b only, not ${parallel.schedule}; use schedule 1f1b (plan --schedule 1f1b)`);
   }
   if (parallel.pp > 1 && parallel.zero > 1) {
-    throw new UsageError(`DeepSpeed pipeline parallelism works with ZeRO stage 0 or 1, not ${parallel.zero}; re-plan with --zero 0,1`);
+    throw new UsageError(`DeepSpeed pipeline parallelism works with ZeRO stage 0 or 1, not ${parallel.zero}; use ZeRO 0 or 1 (plan --zero 0,1)`);
   }
   if (parallel.recompute === 'selective') {
-    throw new UsageError('DeepSpeed has no selective recomputation setting; re-plan with --recompute none,full');
+    throw new UsageError('DeepSpeed has no selective recomputation setting; use recompute none or full (plan --recompute none,full)');
   }
   const config: Record<string, unknown> = {
     train_batch_size: parallel.globalBatchSize,

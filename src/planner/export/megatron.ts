@@ -11,7 +11,7 @@ export function megatronArguments(job: Job): string[] {
   const { model, parallel } = job;
   if (parallel.pp > 1 && parallel.schedule !== '1f1b' && parallel.schedule !== 'interleaved-1f1b') {
     throw new UsageError(
-      `Megatron-LM runs 1f1b or interleaved-1f1b, not ${parallel.schedule}; re-plan with --schedule 1f1b,interleaved-1f1b`,
+      `Megatron-LM runs 1f1b or interleaved-1f1b, not ${parallel.schedule}; use one of them (plan --schedule 1f1b,interleaved-1f1b)`,
     );
   }
   const args: string[] = [

@@ -24,14 +24,14 @@ export function torchtitanToml(job: Job): string {
   const schedule = torchSchedules[parallel.schedule];
   if (parallel.pp > 1 && schedule === undefined) {
     throw new UsageError(
-      `torchtitan has no ${parallel.schedule} schedule; re-plan with --schedule ${Object.keys(torchSchedules).join(',')}`,
+      `torchtitan has no ${parallel.schedule} schedule; use one of its schedules (plan --schedule ${Object.keys(torchSchedules).join(',')})`,
     );
   }
   if (job.precision === 'fp16') {
-    throw new UsageError('torchtitan trains in bf16 (mixed_precision_param bfloat16), not fp16; re-plan with --precision bf16');
+    throw new UsageError('torchtitan trains in bf16 (mixed_precision_param bfloat16), not fp16; use precision bf16');
   }
   if (parallel.zero === 1) {
-    throw new UsageError('torchtitan shards with FSDP2 (ZeRO-2 or 3) or replicates (ZeRO-0); re-plan with --zero 0,2,3');
+    throw new UsageError('torchtitan shards with FSDP2 (ZeRO-2 or 3) or replicates (ZeRO-0); use ZeRO 0, 2 or 3 (plan --zero 0,2,3)');
   }
   const parallelism: Record<string, string | number | boolean> = {
     data_parallel_replicate_degree: parallel.zero === 0 ? parallel.dp : 1,
