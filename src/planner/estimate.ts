@@ -1,4 +1,5 @@
 import { allReduceSeconds, placeGroup, sendSeconds } from './communication.js';
+import { dataParallelSeconds } from './data-parallel-time.js';
 import { modelFlopsPerStep, recomputeFlopsPerStep } from './flops.js';
 import { peakFlops } from './hardware.js';
 import { streamSeconds, type Device } from './kernels.js';
@@ -143,22 +144,17 @@ export function estimate(job: Job): Estimate {
   const busy = m * perMicrobatch;
   const pipelineSeconds = busy / (1 - bubbleFraction);
 
-  // Data parallelism: gradients reduced once per step; ZeRO-3 also gathers weights for every pass.
+  // Data parallelism: gradient reduction and ZeRO's gathers, on the busiest rank.
   const parameters = stageParameters(model, parallel);
   const rankParameters = Math.max(
     parameters.first.layers + parameters.first.embeddings,
     parameters.last.layers + parameters.last.embeddings,
   );
-  const gradientBytes = rankParameters * settings.gradientBytes;
-  const dataGroup = placeGroup(gpu, dp, tp);
-  const reduce = allReduceSeconds(gpu, gradientBytes, dataGroup);
-  const lastBackward = (slowest === firstRank ? layers.first : layers.last) * (layer.backward + layer.recompute);
-  let dataParallel = parallel.overlapGradReduce ? Math.max(0, reduce - lastBackward) : reduce;
-  if (parallel.zero === 3) {
-    const gathersPerStep = 2 * (pp === 1 ? 1 : m); // forward and backward, per micro-batch inside a pipeline
-    const gathers = (gathersPerStep * allReduceSeconds(gpu, 2 * rankParameters, dataGroup)) / 2;
-    dataParallel += Math.max(0, gathers - m * slowest.compute);
-  }
+  let dataParallel = dataParallelSeconds({
+    gpu, parallel, microbatches: m, parameters: rankParameters, gradientBytes: settings.gradientBytes,
+    backwardPerMicrobatch: (slowest === firstRank ? layers.first : layers.last) * (layer.backward + layer.recompute),
+    computePerMicrobatch: slowest.compute,
+  });
   if (pp > 1 && model.tiedEmbeddings) {
     // The first and last ranks sum their copies of the word embedding's gradient.
     const embeddingGradient = (model.vocab * model.hidden * settings.gradientBytes) / tp;

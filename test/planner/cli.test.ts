@@ -43,7 +43,7 @@ test('estimate --json prints the contract fields; --export prints engine configu
   const body = JSON.parse(result.stdout) as { memoryGiB: Record<string, number> } & Record<string, number>;
   for (const key of ['weights', 'gradients', 'optimizer', 'activations', 'total']) assert.equal(typeof body.memoryGiB[key], 'number', key);
   for (const key of ['stepTimeS', 'tflopsPerGpu', 'mfu', 'bubbleFraction']) assert.equal(typeof body[key], 'number', key);
-  assert.ok(body['tflopsPerGpu']! >= body['mfu']! * 989);
+  assert.ok(body['tflopsPerGpu']! >= body['mfu']! * 989 - 0.1); // recomputation FLOPs count in TFLOP/s, not in MFU
 
   const megatron = run('estimate', '--config', path, '--export', 'megatron');
   assert.equal(megatron.status, 0, megatron.stderr);
