@@ -70,4 +70,5 @@ test('sizes and placement are checked before anything is indexed', () => {
   assert.match(refusal({ ...good, placement: [0] }), /placement must list a rank for each of its 2 stages/);
   assert.match(refusal({ ...good, placement: [0, 2] }), /stage 1 is placed on rank 2, but ranks run 0\.\.1/);
   assert.match(refusal({ ...good, order: [good.order[0]!] }), /one action list for each of its 2 ranks/);
+  assert.match(refusal({ ...good, stages: 2, microbatches: 1e9 }), /schedule has 4 actions, too few for 2 stages × 1000000000 micro-batches/);
 });
