@@ -3,9 +3,10 @@ import { UsageError } from '../errors.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerExplain } from './commands/explain.js';
 import { registerPlan } from './commands/plan.js';
+import { registerScheduleCommand } from './commands/schedule.js';
 
 /** Each command module adds itself to the program; main.ts only wires them. */
-const commandModules: ((program: Command) => void)[] = [registerPlan, registerEstimate, registerExplain];
+const commandModules: ((program: Command) => void)[] = [registerScheduleCommand, registerPlan, registerEstimate, registerExplain];
 
 export function buildProgram(): Command {
   const program = new Command('conveyor')
