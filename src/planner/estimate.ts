@@ -8,7 +8,7 @@ import {
   activationBytesPerLayer, layersPerRank, modelStateBytes, outputLayerActivationBytes, stageParameters,
 } from './memory.js';
 import { layerParameters } from './model.js';
-import { pipelineShape } from './pipeline.js';
+import { pipelineShape, type PipelineShape } from './pipeline.js';
 import { microbatchesPerStep, type Job } from './plan.js';
 import { validateJob } from './validate-job.js';
 
@@ -77,19 +77,22 @@ function layerSettings(job: Job): LayerSettings {
   };
 }
 
-function estimateMemory(job: Job, inFlightFirst: number, inFlightLast: number): MemoryBreakdown {
+function estimateMemory(job: Job, shape: PipelineShape): MemoryBreakdown {
   const { model, parallel } = job;
   const settings = layerSettings(job);
   const perLayer = activationBytesPerLayer(model, parallel.microBatchSize, parallel.tp, settings);
   const layers = layersPerRank(model, parallel.pp);
-  const parameters = stageParameters(model, parallel);
+  const endsShareRank = shape.lastStageRank === 0;
+  const inFlightFirst = shape.inFlight[0]!;
+  const inFlightLast = shape.inFlight[shape.lastStageRank]!;
+  const parameters = stageParameters(model, parallel, endsShareRank);
   const gatheredLayers = parallel.zero === 3 ? (2 * 2 * layerParameters(model)) / parallel.tp : 0; // two layers gathered
   const outputLayer = outputLayerActivationBytes(model, parallel.microBatchSize, parallel.tp);
   const rank = (which: 'first' | 'last') => {
     const params = parameters[which];
     const states = modelStateBytes(params.layers + params.embeddings, job.fp32Gradients, parallel.zero, parallel.dp);
     const activations = which === 'first'
-      ? inFlightFirst * layers.first * perLayer + (parallel.pp === 1 ? outputLayer : 0)
+      ? inFlightFirst * layers.first * perLayer + (endsShareRank ? outputLayer : 0)
       : inFlightLast * layers.last * perLayer + Math.max(1, inFlightLast / parallel.virtualStages) * outputLayer;
     const weights = states.weights + gatheredLayers;
     const allocated = weights + states.gradients + states.optimizer + activations;
@@ -98,7 +101,7 @@ function estimateMemory(job: Job, inFlightFirst: number, inFlightLast: number): 
   };
   const first = rank('first');
   const last = rank('last');
-  const worst = last.total > first.total ? last : first;
+  const worst = !endsShareRank && last.total > first.total ? last : first;
   const capacity = job.gpu.memoryBytes;
   return { ...worst, capacity, fits: worst.total <= capacity, worstRank: worst === last ? 'last' : 'first' };
 }
@@ -112,8 +115,7 @@ export function estimate(job: Job): Estimate {
   const device: Device = { gpu, peak: peakFlops(gpu, job.precision) };
   const settings = layerSettings(job);
   const shape = pipelineShape(parallel.schedule, pp, m, parallel.virtualStages);
-  const inFlightFirst = shape.inFlight[0]!;
-  const inFlightLast = shape.inFlight[pp - 1]!;
+  const endsShareRank = shape.lastStageRank === 0;
   const bubbleFraction = Math.max(...shape.bubbleFraction);
 
   // One micro-batch through one layer on one GPU.
@@ -135,8 +137,8 @@ export function estimate(job: Job): Estimate {
   const layers = layersPerRank(model, pp);
   const output = outputLayerTimes(model, device, settings);
   const embedding = streamSeconds(device, 8 * tokens * model.hidden, 2); // lookup forward, scatter-add backward
-  const firstCompute = layers.first * layerCompute + embedding + (pp === 1 ? output.forward + output.backward : 0);
-  const lastCompute = layers.last * layerCompute + output.forward + output.backward;
+  const firstCompute = layers.first * layerCompute + embedding + (endsShareRank ? output.forward + output.backward : 0);
+  const lastCompute = layers.last * layerCompute + (endsShareRank ? 0 : output.forward + output.backward);
   const firstRank = { compute: firstCompute, tensorParallel: layers.first * layerTensorParallel };
   const lastRank = { compute: lastCompute, tensorParallel: layers.last * layerTensorParallel };
   const slowest = firstRank.compute + firstRank.tensorParallel >= lastRank.compute + lastRank.tensorParallel ? firstRank : lastRank;
@@ -145,7 +147,7 @@ export function estimate(job: Job): Estimate {
   const pipelineSeconds = busy / (1 - bubbleFraction);
 
   // Data parallelism: gradient reduction and ZeRO's gathers, on the busiest rank.
-  const parameters = stageParameters(model, parallel);
+  const parameters = stageParameters(model, parallel, endsShareRank);
   const rankParameters = Math.max(
     parameters.first.layers + parameters.first.embeddings,
     parameters.last.layers + parameters.last.embeddings,
@@ -172,7 +174,7 @@ export function estimate(job: Job): Estimate {
   return {
     job,
     microbatches: m,
-    memory: estimateMemory(job, inFlightFirst, inFlightLast),
+    memory: estimateMemory(job, shape),
     time: {
       compute: m * slowest.compute,
       tensorParallel: m * slowest.tensorParallel,

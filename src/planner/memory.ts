@@ -52,14 +52,19 @@ export interface StageParameters {
   readonly embeddings: number;
 }
 
-/** Parameters per GPU on the first and the last pipeline rank (one rank holds both ends when p = 1). */
-export function stageParameters(model: ModelShape, parallel: ParallelPlan): { first: StageParameters; last: StageParameters } {
+/**
+ * Parameters per GPU on the rank holding the first chunk and the rank holding the last one; with `endsShareRank`
+ * (p = 1, or a V-shaped placement such as zb-v) one rank holds both ends.
+ */
+export function stageParameters(
+  model: ModelShape, parallel: ParallelPlan, endsShareRank = parallel.pp === 1,
+): { first: StageParameters; last: StageParameters } {
   const perLayer = layerParameters(model) / parallel.tp;
   const embeddings = embeddingParameters(model);
   const lastOutput = model.tiedEmbeddings ? model.vocab * model.hidden + embeddings.output : embeddings.output;
   const ranks = layersPerRank(model, parallel.pp);
-  if (parallel.pp === 1) {
-    const only = { layers: model.layers * perLayer, embeddings: (embeddings.input + embeddings.output) / parallel.tp };
+  if (endsShareRank) {
+    const only = { layers: ranks.first * perLayer, embeddings: (embeddings.input + embeddings.output) / parallel.tp };
     return { first: only, last: only };
   }
   return {

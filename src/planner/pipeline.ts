@@ -7,6 +7,8 @@ export interface PipelineShape {
   readonly bubbleFraction: readonly number[];
   /** Per rank: most micro-batches' worth of that rank's activations stashed at once. */
   readonly inFlight: readonly number[];
+  /** The rank holding the model's last chunk (the output layer): p-1, or 0 for V-shaped placements. */
+  readonly lastStageRank: number;
 }
 
 /** Normalised costs: a forward is 1, a backward 2 (input and weight gradients 1 each), messages free. */
@@ -19,6 +21,7 @@ const STEADY_MICROBATCHES_PER_RANK = 8;
 interface Simulated {
   readonly idle: readonly number[];
   readonly inFlight: readonly number[];
+  readonly lastStageRank: number;
 }
 
 const simulations = new Map<string, Simulated>();
@@ -35,6 +38,7 @@ function simulateNormalised(schedule: string, ranks: number, microbatches: numbe
   const result = {
     idle: timeline.busy.map((busy) => timeline.makespan - busy),
     inFlight: timeline.peakActivations,
+    lastStageRank: generated.placement[generated.stages - 1]!,
   };
   simulations.set(key, result);
   return result;
@@ -51,15 +55,17 @@ export function pipelineShape(schedule: string, ranks: number, microbatches: num
   const steady = STEADY_MICROBATCHES_PER_RANK * ranks;
   let idle: readonly number[];
   let inFlight: readonly number[];
+  let lastStageRank: number;
   if (microbatches <= steady + ranks) {
-    ({ idle, inFlight } = simulateNormalised(schedule, ranks, microbatches, chunks));
+    ({ idle, inFlight, lastStageRank } = simulateNormalised(schedule, ranks, microbatches, chunks));
   } else {
     const near = simulateNormalised(schedule, ranks, steady, chunks);
+    lastStageRank = near.lastStageRank;
     const far = simulateNormalised(schedule, ranks, steady + ranks, chunks);
     const extend = (a: number, b: number): number => a + ((b - a) * (microbatches - steady)) / ranks;
     idle = near.idle.map((value, rank) => extend(value, far.idle[rank]!));
     inFlight = near.inFlight.map((value, rank) => extend(value, far.inFlight[rank]!));
   }
   const busy = microbatches * WORK_PER_MICROBATCH;
-  return { bubbleFraction: idle.map((time) => time / (time + busy)), inFlight };
+  return { bubbleFraction: idle.map((time) => time / (time + busy)), inFlight, lastStageRank };
 }

@@ -89,3 +89,12 @@ test('an estimate config file fills defaults and rejects bad fields by name', ()
     parallel: { tp: 1, pp: 1, microBatchSize: 1, globalBatchSize: 8, recompute: 'none' },
   }, 'c.json'), (error: unknown) => error instanceof UsageError && /a100-40gb, a100-80gb, h100-sxm, h200, b200, mi300x/.test(error.message));
 });
+
+test('a V-shaped schedule (zb-v) puts both embeddings and the output layer on the first rank', () => {
+  const model = findPreset('llama3-8b'); // untied: the output projection is a second vocab × hidden matrix
+  const vShaped = estimate({ ...base({ tp: 1, pp: 4, dp: 16, schedule: 'zb-v', virtualStages: 2, zero: 0 }), model });
+  const plain = estimate({ ...base({ tp: 1, pp: 4, dp: 16, schedule: 'zb-h1', virtualStages: 1, zero: 0 }), model });
+  assert.equal(vShaped.memory.worstRank, 'first');
+  const outputMatrix = 2 * model.vocab * model.hidden; // 16-bit weights
+  assert.ok(Math.abs(vShaped.memory.weights - plain.memory.weights - outputMatrix) < 0.01 * outputMatrix);
+});

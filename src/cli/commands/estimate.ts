@@ -30,7 +30,7 @@ export function readJob(path: string, options: PlannerOptions): Job {
 export function registerEstimate(program: Command): void {
   program
     .command('estimate')
-    .description('predict memory per GPU, step time, TFLOP/s and MFU of one configuration')
+    .description('Predict memory per GPU, step time, TFLOP/s and MFU of one configuration.')
     .requiredOption('--config <file>', 'estimate config JSON: { model, cluster, parallel, precision? }')
     .option('--json', 'print the estimate as JSON')
     .option('--hardware <file>', 'JSON file describing GPUs not in the catalogue')

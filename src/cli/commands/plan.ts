@@ -88,7 +88,7 @@ function searchRequest(options: PlanOptions): SearchRequest {
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description('search t, p, d, chunks, micro-batch, schedule, recomputation and ZeRO; rank the plans that fit by step time')
+    .description('Search t, p, d, chunks, micro-batch, schedule, recomputation and ZeRO; rank the plans that fit by step time.')
     .requiredOption('--model <id|file.json>', 'a preset (e.g. llama3-70b, gpt3-175b) or a JSON model shape')
     .requiredOption('--gpu <id>', 'a100-40gb, a100-80gb, h100-sxm, h200, b200, mi300x, or one from --hardware')
     .requiredOption('--gpus <n>', 'GPUs in the cluster')
