@@ -104,7 +104,7 @@ function tensorParallelFindings(job: Job, current: Estimate): Finding[] {
   if (p.tp > 1 && share > 0.15) {
     findings.push({
       kind: 'tensor-parallel-share',
-      message: `tensor-parallel communication takes ${percent(share)} of the step: each GPU's matrices are thin at t=${p.tp}`,
+      message: `tensor-parallel communication takes ${percent(share)} of the step: at t=${p.tp} every layer still all-reduces its full activations while each GPU's share of the arithmetic shrinks ${p.tp}-fold`,
       suggestions: ranked([
         variant(job, `tp ${p.tp / 2}, pp ${p.pp * 2}`, { tp: p.tp / 2, pp: p.pp * 2 }),
         variant(job, `tp ${p.tp / 2}, dp ${p.dp * 2}`, { tp: p.tp / 2, dp: p.dp * 2 }),
