@@ -17,4 +17,4 @@ export { configOf, estimateJson, formatEstimate, formatPlanTable, formatExplanat
 export { megatronArguments, formatMegatronArguments } from './export/megatron.js';
 export { deepspeedConfig } from './export/deepspeed.js';
 export { torchtitanToml } from './export/torchtitan.js';
-export { exportPlan, exportEngines, type ExportEngine } from './export/render.js';
+export { exportPlan, exportEngines, exportLimits, isExportEngine, unknownEngine, type ExportEngine } from './export/render.js';

@@ -34,6 +34,11 @@ test('plan prints a ranked table and the best plan; --json carries the estimate 
   const body = JSON.parse(json.stdout) as { plans: Record<string, unknown>[] };
   assert.equal(body.plans.length, 2);
   for (const key of ['memoryGiB', 'stepTimeS', 'tflopsPerGpu', 'mfu', 'bubbleFraction']) assert.ok(key in body.plans[0]!, key);
+
+  // An export searches only what the engine runs: Megatron has no zero-bubble schedules.
+  const megatron = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--export', 'megatron');
+  assert.equal(megatron.status, 0, megatron.stderr);
+  assert.match(megatron.stdout, /--tensor-model-parallel-size \d+ \\\n/);
 });
 
 test('estimate --json prints the contract fields; --export prints engine configuration', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
-  estimateJson, exportPlan, findGpu, findPreset, formatEstimate, formatPlanTable, noPlanError, parseModel, searchPlans,
+  estimateJson, exportLimits, exportPlan, findGpu, isExportEngine, unknownEngine, findPreset, formatEstimate, formatPlanTable, noPlanError, parseModel, searchPlans,
   type ModelShape, type Precision, type Recompute, type SearchRequest, type ZeroStage,
 } from '../../planner/index.js';
 import { userGpus, type PlannerOptions } from './estimate.js';
@@ -85,6 +85,38 @@ function searchRequest(options: PlanOptions): SearchRequest {
   };
 }
 
+/** Only what `values` and the engine's `limits` both allow; an empty intersection is the user's mistake. */
+function within<T>(flag: string, values: readonly T[] | undefined, limits: readonly T[], engine: string): T[] {
+  const allowed = values === undefined ? [...limits] : values.filter((value) => limits.includes(value));
+  if (allowed.length === 0) throw new UsageError(`${engine} supports ${flag} ${limits.join(',')} only`);
+  return allowed;
+}
+
+/** Searches within what the engine runs and prints the fastest plan that exports cleanly. */
+function writeExport(options: PlanOptions, engine: string): void {
+  if (!isExportEngine(engine)) throw unknownEngine(engine);
+  const limits = exportLimits[engine];
+  const base = searchRequest(options);
+  const request: SearchRequest = {
+    ...base,
+    top: 50,
+    schedules: within('--schedule', base.schedules, limits.schedules, engine),
+    zero: within('--zero', base.zero, limits.zero, engine),
+    recompute: within('--recompute', base.recompute, limits.recompute, engine),
+  };
+  const result = searchPlans(request);
+  if (result.plans.length === 0) throw noPlanError(request, result);
+  for (const plan of result.plans) {
+    try {
+      process.stdout.write(exportPlan(plan.job, engine));
+      return;
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+    }
+  }
+  throw new UsageError(`none of the ${result.plans.length} fastest plans can run on ${engine}; narrow the search with --tp, --pp or --zero`);
+}
+
 export function registerPlan(program: Command): void {
   program
     .command('plan')
@@ -108,13 +140,13 @@ export function registerPlan(program: Command): void {
     .option('--no-flash-attention', 'attention that materialises the s×s scores (as before flash attention)')
     .option('--fp32-gradients', 'keep and reduce gradients in fp32 (18 bytes per parameter)')
     .action((options: PlanOptions) => {
+      if (options.export !== undefined) {
+        writeExport(options, options.export);
+        return;
+      }
       const request = searchRequest(options);
       const result = searchPlans(request);
       if (result.plans.length === 0) throw noPlanError(request, result);
-      if (options.export !== undefined) {
-        process.stdout.write(exportPlan(result.plans[0]!.job, options.export));
-        return;
-      }
       if (options.json) {
         const body = { considered: result.considered, feasible: result.feasible, plans: result.plans.map(estimateJson) };
         process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
