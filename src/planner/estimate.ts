@@ -157,7 +157,7 @@ export function estimate(job: Job): Estimate {
     backwardPerMicrobatch: (slowest === firstRank ? layers.first : layers.last) * (layer.backward + layer.recompute),
     computePerMicrobatch: slowest.compute,
   });
-  if (pp > 1 && model.tiedEmbeddings) {
+  if (model.tiedEmbeddings && !endsShareRank) {
     // The first and last ranks sum their copies of the word embedding's gradient.
     const embeddingGradient = (model.vocab * model.hidden * settings.gradientBytes) / tp;
     dataParallel += allReduceSeconds(gpu, embeddingGradient, { size: 2, perNode: 1, nodes: 2 });
