@@ -1,8 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
+import { registerScheduleCommand } from './commands/schedule.js';
 
 /** Each command module adds itself to the program; main.ts only wires them. */
-const commandModules: ((program: Command) => void)[] = [];
+const commandModules: ((program: Command) => void)[] = [registerScheduleCommand];
 
 export function buildProgram(): Command {
   const program = new Command('conveyor')
