@@ -2,7 +2,7 @@
  * Messages a rank is waiting for, keyed by what they carry: the activation or gradient of one (stage, micro-batch).
  * A message may arrive before or after the rank asks for it; either way it is handed over exactly once.
  */
-export type Payload = 'activation' | 'gradient';
+export type Payload = 'activation' | 'gradient' | 'tied-gradient';
 
 export function mailKey(payload: Payload, stage: number, microbatch: number): string {
   return `${payload}:${stage}:${microbatch}`;

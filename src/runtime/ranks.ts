@@ -47,7 +47,7 @@ export class RankPool {
   readonly progress: Int32Array;
 
   /** Starts `ranks` workers running `entry`; each gets `setup(rank)` plus its peers' ports and the progress array. */
-  constructor(entry: URL, ranks: number, setup: (rank: number) => Record<string, unknown>) {
+  constructor(entry: URL, ranks: number, setup: (rank: number) => object) {
     this.progress = new Int32Array(new SharedArrayBuffer(ranks * progressFields * Int32Array.BYTES_PER_ELEMENT));
     const peers: (MessagePort | undefined)[][] = Array.from({ length: ranks }, () => new Array(ranks).fill(undefined));
     for (let a = 0; a < ranks; a++) {
