@@ -11,6 +11,9 @@ import type { Schedule } from './types.js';
 export const scheduleNames = ['naive', 'gpipe', '1f1b', 'interleaved-1f1b', 'zb-h1', 'zb-v'] as const;
 export type ScheduleName = (typeof scheduleNames)[number];
 
+/** About half a gigabyte of actions and timeline events; beyond this a request is a mistake, not a plan. */
+export const maxActions = 1 << 22;
+
 export interface GenerateOptions {
   /** Pipeline depth p: the number of ranks. */
   readonly ranks: number;
@@ -62,6 +65,12 @@ export function generateSchedule(name: ScheduleName, options: GenerateOptions): 
   requirePositiveInteger('ranks', ranks);
   requirePositiveInteger('microbatches', microbatches);
   const chunks = chunksFor(name, options.chunks);
+  const actions = ranks * chunks * microbatches * (name === 'zb-h1' || name === 'zb-v' ? 3 : 2);
+  if (actions > maxActions) {
+    throw new UsageError(
+      `${name} with ${ranks} ranks, ${microbatches} micro-batches and ${chunks} chunks per rank has ${actions} actions; at most ${maxActions} fit in memory, so use fewer micro-batches or ranks`,
+    );
+  }
   switch (name) {
     case 'naive':
       return naiveSchedule(ranks, microbatches);

@@ -1,7 +1,14 @@
 /** The schedule as data: generate, validate, simulate, and read or write it as text and JSON. */
 export type { Action, ActionKind, Schedule, Timeline, TimelineEvent } from './types.js';
 export { action, actionKinds, formatAction, parseAction } from './actions.js';
-export { generateSchedule, isScheduleName, scheduleNames, type GenerateOptions, type ScheduleName } from './generate.js';
+export {
+  generateSchedule,
+  isScheduleName,
+  maxActions,
+  scheduleNames,
+  type GenerateOptions,
+  type ScheduleName,
+} from './generate.js';
 export { validateSchedule } from './validate.js';
 export { simulate } from './simulate.js';
 export {

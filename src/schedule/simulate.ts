@@ -7,64 +7,77 @@
  */
 import { UsageError } from '../errors.js';
 import { checkCostModel, stagesPerRank, type CostModel } from './costs.js';
-import { actionAt, dependenciesOf } from './dependencies.js';
+import { actionAt, compileDependencies, dependenciesOf, type DependencyTable } from './dependencies.js';
 import { indexSchedule, type ScheduleIndex } from './structure.js';
 import type { Schedule, Timeline, TimelineEvent } from './types.js';
 
-/** Start and end of every action, or throws if some rank can never run its next action. */
-function runActions(schedule: Schedule, index: ScheduleIndex, costs: CostModel): TimelineEvent[][] {
-  const { ranks, order, placement } = schedule;
-  const ends = order.map((actions) => new Float64Array(actions.length)); // [rank][position]
-  const events: TimelineEvent[][] = order.map(() => []);
-  const next = new Int32Array(ranks); // the position each rank runs next
-  const free = new Float64Array(ranks); // when each rank finishes its last action so far
+/** Start and end of every action: [actions], indexed as in the dependency table; throws if some rank is stuck. */
+function runActions(
+  schedule: Schedule,
+  index: ScheduleIndex,
+  costs: CostModel,
+  table: DependencyTable,
+): { starts: Float64Array; ends: Float64Array } {
+  const { ranks, order } = schedule;
+  const { offsets, producer, crossing, consumerRank } = table;
+  const total = offsets[ranks]!;
+  const duration = new Float64Array(total); // [actions]
+  const delay = new Float64Array(total * 2); // [actions * 2] message time of each input
+  order.forEach((actions, rank) => {
+    actions.forEach((a, position) => {
+      const global = offsets[rank]! + position;
+      duration[global] = costs.duration[a.kind][a.stage]!;
+      for (let k = 0; k < 2; k++) {
+        const boundary = crossing[global * 2 + k]!;
+        if (boundary >= 0) delay[global * 2 + k] = costs.commSeconds[boundary]!;
+      }
+    });
+  });
+  const starts = new Float64Array(total);
+  const ends = new Float64Array(total).fill(-1); // -1 until the action has run
+  const next = Int32Array.from(offsets.subarray(0, ranks)); // [ranks] global index each rank runs next
+  const free = new Float64Array(ranks); // [ranks] when each rank finishes its last action so far
   const pending: number[] = Array.from({ length: ranks }, (_, rank) => ranks - 1 - rank);
   const queued = new Uint8Array(ranks).fill(1);
-  const wake = (rank: number | undefined): void => {
-    if (rank === undefined || queued[rank]) return;
-    queued[rank] = 1;
-    pending.push(rank);
-  };
 
   while (pending.length > 0) {
     const rank = pending.pop()!;
     queued[rank] = 0;
-    const actions = order[rank]!;
-    while (next[rank]! < actions.length) {
-      const position = next[rank]!;
-      const a = actions[position]!;
-      let ready = free[rank]!;
-      let blocked = false;
-      for (const dependency of dependenciesOf(schedule, index, a)) {
-        if (dependency.position >= next[dependency.rank]!) {
-          blocked = true;
-          break;
-        }
-        const crossing = dependency.rank === rank ? 0 : costs.commSeconds[dependency.boundary]!;
-        ready = Math.max(ready, ends[dependency.rank]![dependency.position]! + crossing);
+    const last = offsets[rank + 1]!;
+    let global = next[rank]!;
+    let ready = free[rank]!;
+    running: for (; global < last; global++) {
+      let start = ready;
+      for (let k = global * 2; k < global * 2 + 2; k++) {
+        const input = producer[k]!;
+        if (input < 0) continue;
+        if (ends[input]! < 0) break running;
+        start = Math.max(start, ends[input]! + delay[k]!);
       }
-      if (blocked) break;
-      const end = ready + costs.duration[a.kind][a.stage]!;
-      ends[rank]![position] = end;
-      free[rank] = end;
-      events[rank]!.push({ rank, action: a, start: ready, end });
-      next[rank] = position + 1;
-      if (a.kind === 'F' || a.kind === 'B' || a.kind === 'I') {
-        wake(placement[a.stage + 1]);
-        wake(placement[a.stage - 1]);
+      starts[global] = start;
+      ready = start + duration[global]!;
+      ends[global] = ready;
+      const consumer = consumerRank[global]!;
+      if (consumer >= 0 && !queued[consumer]) {
+        queued[consumer] = 1;
+        pending.push(consumer);
       }
     }
+    next[rank] = global;
+    free[rank] = ready;
   }
 
   for (let rank = 0; rank < ranks; rank++) {
-    const position = next[rank]!;
+    const position = next[rank]! - offsets[rank]!;
     if (position === order[rank]!.length) continue;
-    const waited = dependenciesOf(schedule, index, order[rank]![position]!).find((d) => d.position >= next[d.rank]!)!;
+    const waited = dependenciesOf(schedule, index, order[rank]![position]!).find(
+      (d) => ends[offsets[d.rank]! + d.position]! < 0,
+    )!;
     throw new UsageError(
       `deadlock: rank ${rank} cannot start ${actionAt(schedule, rank, position)}: it waits for ${actionAt(schedule, waited.rank, waited.position)} on rank ${waited.rank}, which never runs before it`,
     );
   }
-  return events;
+  return { starts, ends };
 }
 
 /** Per rank: most stashed activations at once, in micro-batches' worth and in bytes. */
@@ -99,19 +112,22 @@ function peakStash(schedule: Schedule, costs: CostModel): { activations: number[
 export function simulate(schedule: Schedule, costs: CostModel): Timeline {
   const index = indexSchedule(schedule);
   checkCostModel(schedule, costs);
-  const perRank = runActions(schedule, index, costs);
+  const table = compileDependencies(schedule, index);
+  const { starts, ends } = runActions(schedule, index, costs, table);
+  const events = new Array<TimelineEvent>(table.actions.length); // rank after rank, each in execution order
   let makespan = 0;
-  const busy = perRank.map((events) => {
+  const busy = schedule.order.map((_, rank) => {
     let total = 0;
-    for (const event of events) {
-      total += event.end - event.start;
-      makespan = Math.max(makespan, event.end);
+    for (let global = table.offsets[rank]!; global < table.offsets[rank + 1]!; global++) {
+      events[global] = { rank, action: table.actions[global]!, start: starts[global]!, end: ends[global]! };
+      total += ends[global]! - starts[global]!;
+      makespan = Math.max(makespan, ends[global]!);
     }
     return total;
   });
   const stash = peakStash(schedule, costs);
   return {
-    events: perRank.flat(),
+    events,
     makespan,
     busy,
     bubbleFraction: busy.map((time) => (makespan > 0 ? (makespan - time) / makespan : 0)),

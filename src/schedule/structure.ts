@@ -41,6 +41,14 @@ function checkSizes(schedule: Schedule): void {
   if (!Array.isArray(schedule.order) || schedule.order.length !== schedule.ranks) {
     throw new UsageError(`schedule order must hold one action list for each of its ${schedule.ranks} ranks`);
   }
+  // Checked before the per-slot tables are allocated, so absurd sizes cannot exhaust memory.
+  const actions = schedule.order.reduce((total, list) => total + (Array.isArray(list) ? list.length : 0), 0);
+  const slots = schedule.stages * schedule.microbatches;
+  if (slots > actions) {
+    throw new UsageError(
+      `schedule has ${actions} actions, too few for ${schedule.stages} stages × ${schedule.microbatches} micro-batches: each needs an F and a B (or an I and a W)`,
+    );
+  }
 }
 
 function checkAction(schedule: Schedule, rank: number, a: Action): void {

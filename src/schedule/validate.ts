@@ -7,8 +7,9 @@
  * with unbounded (asynchronous) sends too. Stages on the same rank hand data over in memory.
  */
 import { UsageError } from '../errors.js';
-import { actionAt, consumerOf, dependenciesOf, payloadOf } from './dependencies.js';
-import { indexSchedule, slotOf, type ScheduleIndex } from './structure.js';
+import { formatAction } from './actions.js';
+import { actionAt, compileDependencies, dependenciesOf, payloadOf, type DependencyTable } from './dependencies.js';
+import { indexSchedule, type ScheduleIndex } from './structure.js';
 import type { Action, Schedule } from './types.js';
 
 function checkLocalOrder(schedule: Schedule, index: ScheduleIndex): void {
@@ -25,34 +26,32 @@ function checkLocalOrder(schedule: Schedule, index: ScheduleIndex): void {
   });
 }
 
-/** Messages are named by what produced them: 0 for activations (an F), 1 for gradients (a B or I). */
-function flowOf(a: Action): 0 | 1 {
-  return a.kind === 'F' ? 0 : 1;
+/** The channel a message travels on: one per stage boundary and direction, [2 * stages]. */
+function channelOf(schedule: Schedule, producer: Action, boundary: number): number {
+  return (producer.kind === 'F' ? 0 : schedule.stages) + boundary;
 }
 
-interface RankState {
-  /** The action the rank runs next (or has just run, while `sending`). */
-  position: number;
-  /** True while the rank waits to put the output of action `position` on its link. */
-  sending: boolean;
-}
-
-class LinkedRanks {
-  readonly state: RankState[];
-  /** [flow][slot] 1 while that message sits on its link, 2 once taken. */
-  readonly message: [Uint8Array, Uint8Array];
-  /** [flow * stages + boundary] the micro-batch whose message sits on that channel not yet taken, or -1. */
+/** Every rank running its list under the blocking model, one untaken message per channel. */
+class BlockingRun {
+  /** [ranks] global index of the action each rank runs next (or has just run, while sending). */
+  readonly next: Int32Array;
+  /** [ranks] 1 while the rank waits to put its last action's output on a full channel. */
+  readonly sending: Uint8Array;
+  /** [actions] per producing action: 0 not sent, 1 on its channel, 2 taken by the receiver. */
+  readonly message: Uint8Array;
+  /** [2 * stages] the producing action whose message sits on that channel untaken, or -1. */
   readonly onChannel: Int32Array;
   readonly pending: number[];
   readonly queued: Uint8Array;
 
   constructor(
     readonly schedule: Schedule,
-    readonly index: ScheduleIndex,
+    readonly table: DependencyTable,
   ) {
-    const { ranks, stages, microbatches } = schedule;
-    this.state = Array.from({ length: ranks }, () => ({ position: 0, sending: false }));
-    this.message = [new Uint8Array(stages * microbatches), new Uint8Array(stages * microbatches)];
+    const { ranks, stages } = schedule;
+    this.next = Int32Array.from(table.offsets.subarray(0, ranks));
+    this.sending = new Uint8Array(ranks);
+    this.message = new Uint8Array(table.actions.length);
     this.onChannel = new Int32Array(2 * stages).fill(-1);
     this.pending = Array.from({ length: ranks }, (_, rank) => rank);
     this.queued = new Uint8Array(ranks).fill(1);
@@ -64,40 +63,35 @@ class LinkedRanks {
     this.pending.push(rank);
   }
 
-  /** Advances one rank as far as its links allow. */
+  /** Advances one rank as far as its channels allow. */
   advance(rank: number): void {
-    const { schedule, index } = this;
-    const actions = schedule.order[rank]!;
-    const state = this.state[rank]!;
-    while (state.position < actions.length) {
-      const a = actions[state.position]!;
-      if (state.sending) {
-        const consumer = consumerOf(schedule, index, a)!;
-        const channel = flowOf(a) * schedule.stages + consumer.boundary;
-        if (this.onChannel[channel]! >= 0) return;
-        const slot = slotOf(schedule, a.stage, a.microbatch);
-        this.onChannel[channel] = a.microbatch;
-        this.message[flowOf(a)][slot] = 1;
-        this.wake(consumer.rank);
-        state.sending = false;
-        state.position++;
+    const { schedule, table, message, onChannel } = this;
+    const last = table.offsets[rank + 1]!;
+    for (let global = this.next[rank]!; global < last; global = this.next[rank]!) {
+      const a = table.actions[global]!;
+      if (this.sending[rank]) {
+        const channel = channelOf(schedule, a, table.consumerCrossing[global]!);
+        if (onChannel[channel]! >= 0) return;
+        onChannel[channel] = global;
+        message[global] = 1;
+        this.wake(table.consumerRank[global]!);
+        this.sending[rank] = 0;
+        this.next[rank] = global + 1;
         continue;
       }
-      for (const dependency of dependenciesOf(schedule, index, a)) {
-        if (dependency.rank === rank) continue;
-        const producer = schedule.order[dependency.rank]![dependency.position]!;
-        const slot = slotOf(schedule, producer.stage, producer.microbatch);
-        const flow = flowOf(producer);
-        if (this.message[flow][slot] === 0) return;
-        if (this.message[flow][slot] === 1) {
-          this.message[flow][slot] = 2;
-          this.onChannel[flow * schedule.stages + dependency.boundary] = -1;
-          this.wake(dependency.rank);
+      for (let k = global * 2; k < global * 2 + 2; k++) {
+        const producer = table.producer[k]!;
+        if (producer < 0 || table.crossing[k]! < 0) continue;
+        if (message[producer] === 0) return;
+        if (message[producer] === 1) {
+          message[producer] = 2;
+          const sent = table.actions[producer]!;
+          onChannel[channelOf(schedule, sent, table.crossing[k]!)] = -1;
+          this.wake(schedule.placement[sent.stage]!);
         }
       }
-      const consumer = consumerOf(schedule, index, a);
-      if (consumer !== undefined && consumer.rank !== rank) state.sending = true;
-      else state.position++;
+      if (table.consumerRank[global]! >= 0) this.sending[rank] = 1;
+      else this.next[rank] = global + 1;
     }
   }
 
@@ -109,41 +103,41 @@ class LinkedRanks {
     }
   }
 
-  describe(rank: number): string {
-    const { position, sending } = this.state[rank]!;
-    const actions = this.schedule.order[rank]!;
-    if (position >= actions.length) return `rank ${rank} (finished)`;
-    if (sending) return `rank ${rank} waiting to send after ${actionAt(this.schedule, rank, position)}`;
-    return `rank ${rank} waiting before ${actionAt(this.schedule, rank, position)}`;
+  stuck(rank: number): boolean {
+    return this.next[rank]! < this.table.offsets[rank + 1]!;
   }
 
-  /** One line naming the first stuck rank, its action, what it waits for, and where that partner is stuck. */
+  describe(rank: number): string {
+    if (!this.stuck(rank)) return `rank ${rank} (finished)`;
+    const token = formatAction(this.table.actions[this.next[rank]!]!);
+    return this.sending[rank] ? `rank ${rank} waiting to send after ${token}` : `rank ${rank} waiting before ${token}`;
+  }
+
+  /** One line naming a stuck rank, its action, what it waits for, and where that partner is stuck. */
   deadlock(rank: number): string {
-    const { schedule, index } = this;
-    const { position, sending } = this.state[rank]!;
-    const a = schedule.order[rank]![position]!;
-    const stuck = this.state.filter((s, r) => s.position < schedule.order[r]!.length).length;
-    const suffix = `(${stuck} of ${schedule.ranks} ranks stuck; blocking model: one untaken message per channel)`;
-    if (sending) {
-      const consumer = consumerOf(schedule, index, a)!;
-      const held = this.onChannel[flowOf(a) * schedule.stages + consumer.boundary]!;
-      return `deadlock: rank ${rank} waits after ${actionAt(schedule, rank, position)} to send its ${payloadOf(a)} to rank ${consumer.rank}, but that channel still holds micro-batch ${held}'s ${payloadOf(a)}, untaken by ${this.describe(consumer.rank)} ${suffix}`;
+    const { schedule, table } = this;
+    const global = this.next[rank]!;
+    const a = table.actions[global]!;
+    const stuckRanks = Array.from({ length: schedule.ranks }, (_, r) => r).filter((r) => this.stuck(r)).length;
+    const suffix = `(${stuckRanks} of ${schedule.ranks} ranks stuck; blocking model: one untaken message per channel)`;
+    if (this.sending[rank]) {
+      const held = table.actions[this.onChannel[channelOf(schedule, a, table.consumerCrossing[global]!)]!]!;
+      const receiver = table.consumerRank[global]!;
+      return `deadlock: rank ${rank} waits after ${formatAction(a)} to send its ${payloadOf(a)} to rank ${receiver}, but that channel still holds ${formatAction(held)}'s ${payloadOf(held)}, untaken by ${this.describe(receiver)} ${suffix}`;
     }
-    const waited = dependenciesOf(schedule, index, a).find((d) => {
-      if (d.rank === rank) return false;
-      const producer = schedule.order[d.rank]![d.position]!;
-      return this.message[flowOf(producer)][slotOf(schedule, producer.stage, producer.microbatch)] === 0;
-    })!;
-    const producer = schedule.order[waited.rank]![waited.position]!;
-    return `deadlock: rank ${rank} waits before ${actionAt(schedule, rank, position)} for ${actionAt(schedule, waited.rank, waited.position)}'s ${payloadOf(producer)} from rank ${waited.rank}, but that is ${this.describe(waited.rank)} ${suffix}`;
+    let k = global * 2;
+    while (table.producer[k]! < 0 || table.crossing[k]! < 0 || this.message[table.producer[k]!] !== 0) k++;
+    const producer = table.actions[table.producer[k]!]!;
+    const sender = schedule.placement[producer.stage]!;
+    return `deadlock: rank ${rank} waits before ${formatAction(a)} for ${formatAction(producer)}'s ${payloadOf(producer)} from rank ${sender}, but that is ${this.describe(sender)} ${suffix}`;
   }
 }
 
 function checkProgress(schedule: Schedule, index: ScheduleIndex): void {
-  const ranks = new LinkedRanks(schedule, index);
-  ranks.run();
+  const run = new BlockingRun(schedule, compileDependencies(schedule, index));
+  run.run();
   for (let rank = 0; rank < schedule.ranks; rank++) {
-    if (ranks.state[rank]!.position < schedule.order[rank]!.length) throw new UsageError(ranks.deadlock(rank));
+    if (run.stuck(rank)) throw new UsageError(run.deadlock(rank));
   }
 }
 

@@ -1,6 +1,7 @@
 // Per-rank orders written out by hand from the published definitions, not produced by the generators.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { UsageError } from '../../src/errors.js';
 import { formatOrder, generateSchedule, validateSchedule, type ScheduleName } from '../../src/schedule/index.js';
 
 function orders(name: ScheduleName, ranks: number, microbatches: number, chunks?: number): string[] {
@@ -53,4 +54,20 @@ test('zb-v p=2 m=3: V placement (rank 0 holds stages 0 and 3) and the paper\'s w
     '0F0 0F1 0F2 3F0 3I0 3W0 3F1 3I1 3W1 0I0 0W0 3F2 3I2 3W2 0I1 0W1 0I2 0W2',
     '1F0 2F0 1F1 2F1 2I0 2W0 1F2 1I0 1W0 2F2 2I1 2W1 1I1 2I2 1I2 1W1 2W2 1W2',
   ]);
+});
+
+test('preconditions are refused naming the rule and what would satisfy it', () => {
+  const refusals: [ScheduleName, number, number, number | undefined, RegExp][] = [
+    ['interleaved-1f1b', 4, 10, 2, /needs micro-batches divisible by ranks \(got microbatches 10, ranks 4\); use a multiple of 4 such as 8 or 12/],
+    ['interleaved-1f1b', 4, 8, 1, /needs 2 or more chunks per rank \(got 1\)/],
+    ['zb-v', 4, 8, 3, /zb-v places exactly 2 chunks per rank \(got 3\); use chunks 2/],
+    ['gpipe', 4, 8, 2, /gpipe runs one chunk per rank \(got 2\)/],
+    ['1f1b', 0, 8, undefined, /ranks must be a positive integer \(got 0\)/],
+    ['1f1b', 4, 2.5, undefined, /microbatches must be a positive integer \(got 2\.5\)/],
+    ['1f1b', 4096, 4096, undefined, /has 33554432 actions; at most 4194304 fit in memory/],
+  ];
+  for (const [name, ranks, microbatches, chunks, expected] of refusals) {
+    assert.throws(() => generateSchedule(name, { ranks, microbatches, chunks }), (error: unknown) => error instanceof UsageError && expected.test(error.message), name);
+  }
+  assert.throws(() => generateSchedule('pipedream' as ScheduleName, { ranks: 2, microbatches: 2 }), /unknown schedule 'pipedream'; accepted: naive, gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-v/);
 });

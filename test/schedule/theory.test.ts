@@ -59,6 +59,15 @@ test('interleaved-1f1b: bubble (p-1)/(v·m+p-1) when each chunk costs 1/v of a f
   }
 });
 
+test('interleaved-1f1b rank 0 stashes p(1 + (p-1)/(pv)) micro-batches\' worth, the Megatron paper\'s factor', () => {
+  for (const p of [2, 3, 4, 5]) {
+    for (const v of [2, 3, 4]) {
+      const timeline = run('interleaved-1f1b', p, 2 * p, v);
+      assertClose(timeline.peakActivations[0]!, p * (1 + (p - 1) / (p * v)), `p=${p} v=${v}`);
+    }
+  }
+});
+
 test('zb-h1 with F = I = W: one third of 1f1b\'s idle time, the same peak stash as 1f1b', () => {
   for (const [p, m] of sizes) {
     if (m < p) continue; // the one-third result needs a full steady state

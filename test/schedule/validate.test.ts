@@ -61,7 +61,7 @@ test('a cross-rank cycle names the stuck rank, the action and what it waits for'
 test('the blocking model refuses what only unbounded buffering would save', () => {
   // Rank 0 pushes two activations while rank 1 wants the second first: with one message per channel rank 0 stalls.
   const message = refusal(twoRanks('0F0 0F1 0B0 0B1', '1F1 1B1 1F0 1B0'));
-  assert.match(message, /rank 0 waits after 0F1 to send its activation to rank 1, but that channel still holds micro-batch 0's activation/);
+  assert.match(message, /rank 0 waits after 0F1 to send its activation to rank 1, but that channel still holds 0F0's activation/);
 });
 
 test('sizes and placement are checked before anything is indexed', () => {
@@ -70,4 +70,5 @@ test('sizes and placement are checked before anything is indexed', () => {
   assert.match(refusal({ ...good, placement: [0] }), /placement must list a rank for each of its 2 stages/);
   assert.match(refusal({ ...good, placement: [0, 2] }), /stage 1 is placed on rank 2, but ranks run 0\.\.1/);
   assert.match(refusal({ ...good, order: [good.order[0]!] }), /one action list for each of its 2 ranks/);
+  assert.match(refusal({ ...good, stages: 2, microbatches: 1e9 }), /schedule has 4 actions, too few for 2 stages × 1000000000 micro-batches/);
 });
