@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
+import { registerTrainCommand } from './commands/train.js';
 import { registerScheduleCommand } from './commands/schedule.js';
 
 /** Each command module adds itself to the program; main.ts only wires them. */
-const commandModules: ((program: Command) => void)[] = [registerScheduleCommand];
+const commandModules: ((program: Command) => void)[] = [registerTrainCommand, registerScheduleCommand];
 
 export function buildProgram(): Command {
   const program = new Command('conveyor')
