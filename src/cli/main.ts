@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
+import { RankFailedError } from '../runtime/ranks.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerScheduleCommand } from './commands/schedule.js';
 
@@ -31,6 +32,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`conveyor: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof RankFailedError) {
+      // Every rank is already stopped; the message says which rank, stage, action and micro-batch.
+      process.stderr.write(`conveyor: ${error.message}\n`);
+      return 1;
     }
     throw error;
   }
