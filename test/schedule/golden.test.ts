@@ -23,8 +23,8 @@ test('1f1b with fewer micro-batches than ranks warms up with what there is', () 
   assert.deepEqual(orders('1f1b', 3, 1), ['0F0 0B0', '1F0 1B0', '2F0 2B0']);
 });
 
-test('gpipe p=2 m=3: all forwards, then all backwards newest first', () => {
-  assert.deepEqual(orders('gpipe', 2, 3), ['0F0 0F1 0F2 0B2 0B1 0B0', '1F0 1F1 1F2 1B2 1B1 1B0']);
+test('gpipe p=2 m=3: all forwards, then all backwards in micro-batch order (as PyTorch ScheduleGPipe)', () => {
+  assert.deepEqual(orders('gpipe', 2, 3), ['0F0 0F1 0F2 0B0 0B1 0B2', '1F0 1F1 1F2 1B0 1B1 1B2']);
 });
 
 test('naive p=2 m=2: each micro-batch forward and back before the next', () => {

@@ -1,13 +1,10 @@
 /** `conveyor schedule`: generate (or read) a schedule, validate it, simulate it, and print or draw the timeline. */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
   formatOrder,
   generateSchedule,
-  parseSchedule,
-  scheduleFromJson,
   scheduleNames,
   simulate,
   uniformCosts,
@@ -18,6 +15,7 @@ import {
   type Timeline,
 } from '../../schedule/index.js';
 import { drawSvg, drawTextGrid, toChromeTrace } from '../../trace/index.js';
+import { readCustomSchedule } from '../schedule-file.js';
 
 const formats = ['text', 'svg', 'trace', 'json'] as const;
 type Format = (typeof formats)[number];
@@ -77,31 +75,8 @@ export function parseCosts(text: string): RankDurations {
   return { F, B: givenB ?? (given.has('I') || given.has('W') ? I + W : 2), I, W };
 }
 
-function readCustomSchedule(path: string): Schedule {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
-    throw new UsageError(`--file: cannot read '${path}': ${reason}`);
-  }
-  try {
-    if (!text.trimStart().startsWith('{')) return parseSchedule(text, basename(path).replace(/\.[^.]*$/, ''));
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new UsageError(`not valid JSON (${(error as Error).message})`);
-    }
-    return scheduleFromJson(value);
-  } catch (error) {
-    if (error instanceof UsageError) throw new UsageError(`--file ${path}: ${error.message}`);
-    throw error;
-  }
-}
-
 function buildSchedule(flags: ScheduleFlags): Schedule {
-  if (flags.file !== undefined) return readCustomSchedule(flags.file);
+  if (flags.file !== undefined) return readCustomSchedule(flags.file, '--file');
   const { schedule: name, stages: ranks, microbatches, chunks } = flags;
   try {
     const schedule = generateSchedule(name, { ranks, microbatches, chunks });

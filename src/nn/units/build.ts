@@ -1,0 +1,56 @@
+/** Builds the model as pipeline units, all of them or only a contiguous range (one stage's share). */
+import { UsageError } from '../../errors.js';
+import { unitCount, validateConfig } from '../config.js';
+import { createParameter, GPT2_INIT_STD, validateSeed } from '../init.js';
+import type { GPTConfig } from '../parameter.js';
+import { BlockUnit } from './block-unit.js';
+import { EmbeddingUnit } from './embedding-unit.js';
+import { HeadUnit } from './head-unit.js';
+import type { Unit } from './unit.js';
+
+/** [first, last) over [embedding, h.0 .. h.L-1, head]; refuses an empty or out-of-bounds range. */
+export function validateUnitRange(config: GPTConfig, range: readonly [number, number]): void {
+  const [first, last] = range;
+  const count = unitCount(config);
+  if (!Number.isInteger(first) || !Number.isInteger(last) || first < 0 || last > count || first >= last) {
+    throw new UsageError(`unit range [${first}, ${last}) must be a non-empty part of [0, ${count}) (embedding, ${config.layers} blocks, head)`);
+  }
+}
+
+/**
+ * The units with indices in [first, last) (default: all). Parameters depend only on (seed, name), so
+ * units built in separate ranges hold bitwise the values of the whole model's.
+ */
+export function buildUnits(config: GPTConfig, seed: number, range?: readonly [number, number]): Unit[] {
+  validateConfig(config);
+  validateSeed(seed);
+  const [first, last] = range ?? [0, unitCount(config)];
+  validateUnitRange(config, [first, last]);
+  const { vocabSize: V, blockSize, embd: C } = config;
+  const units: Unit[] = [];
+  for (let index = first; index < last; index++) {
+    if (index === 0) {
+      units.push(
+        new EmbeddingUnit(
+          config,
+          createParameter('wte.weight', [V, C], { normalStd: GPT2_INIT_STD }, seed),
+          createParameter('wpe.weight', [blockSize, C], { normalStd: GPT2_INIT_STD }, seed),
+        ),
+      );
+    } else if (index === config.layers + 1) {
+      // Tied: the head's own copy of wte.weight, initialised from the same (seed, name) as the embedding's.
+      const outputName = config.tied ? 'wte.weight' : 'lm_head.weight';
+      units.push(
+        new HeadUnit(
+          config,
+          createParameter('ln_f.weight', [C], 'ones', seed),
+          createParameter('ln_f.bias', [C], 'zeros', seed),
+          createParameter(outputName, [V, C], { normalStd: GPT2_INIT_STD }, seed),
+        ),
+      );
+    } else {
+      units.push(new BlockUnit(config, index - 1, seed));
+    }
+  }
+  return units;
+}
