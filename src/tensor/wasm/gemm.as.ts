@@ -79,7 +79,7 @@ export function gemm(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, flags
 }
 
 /**
- * The 4x8 register tile: c[4,8] (+)= Σ_k panelA[k,0..3]ᵀ · panelB[k,0..7], for kc >= 1.
+ * The 4x8 register tile: c[4,8] (+)= Σ_k panelA[k,0..3]ᵀ · panelB[k,0..7].
  * panelA holds 4 floats per k (one per row), panelB 8 floats per k (one per column); c rows are ldc bytes apart.
  */
 function microkernel(panelA: usize, panelB: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
@@ -102,7 +102,7 @@ function microkernel(panelA: usize, panelB: usize, kc: i32, c: usize, ldc: usize
   const lastStep = end - 16;
   let pa = panelA;
   let pb = panelB;
-  while (true) {
+  while (pa != end) {
     let b0 = v128.load(pb);
     let b1 = v128.load(pb, 16);
     let ai = v128.load32_splat(pa);
@@ -126,7 +126,6 @@ function microkernel(panelA: usize, panelB: usize, kc: i32, c: usize, ldc: usize
     c30 = f32x4.add(c30, f32x4.mul(ai, b0)); c31 = f32x4.add(c31, f32x4.mul(ai, b1));
     pa += 32;
     pb += 64;
-    if (pa == end) break;
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c1, c10); v128.store(c1, c11, 16);
