@@ -6,9 +6,9 @@
 const MR: i32 = 4; // rows of the register tile
 const NR: i32 = 8; // columns of the register tile (two f32x4 vectors)
 // Block sizes measured best on an AMD EPYC (Zen 4) with 32 KB L1d and 2 MB L2 per core.
-const KC: i32 = 512; // k-steps per packed block: an A micro-panel is 8 KB, fits L1
+const KC: i32 = 256; // k-steps per packed block: a splatted A micro-panel is 16 KB, stays in L1
 const MC: i32 = 128; // rows of A packed at a time
-const NC: i32 = 1024; // columns of B per packed block: 2 MB, sized to L2
+const NC: i32 = 1024; // columns of B per packed block: 1 MB, stays in L2 while A micro-panels sweep it
 
 const FLAG_TRANS_A: i32 = 1;
 const FLAG_TRANS_B: i32 = 2;
@@ -16,11 +16,12 @@ const FLAG_ACCUMULATE: i32 = 4;
 
 const PACKED_A_BYTES: usize = <usize>(MC * KC * 4);
 const PACKED_B_BYTES: usize = <usize>(KC * NC * 4);
+const SPLAT_A_BYTES: usize = <usize>(KC * MR * 16);
 const EDGE_TILE_BYTES: usize = <usize>(MR * NR * 4);
 
-/** Bytes of scratch gemm needs: packed A block, packed B block and one edge tile. */
+/** Bytes of scratch gemm needs: packed A block, packed B block, one splatted A micro-panel and one edge tile. */
 export function scratchBytes(): usize {
-  return PACKED_A_BYTES + PACKED_B_BYTES + EDGE_TILE_BYTES;
+  return PACKED_A_BYTES + PACKED_B_BYTES + SPLAT_A_BYTES + EDGE_TILE_BYTES;
 }
 
 /** First byte after this module's static data; the host allocator must start at or above it. */
@@ -43,7 +44,8 @@ export function gemm(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, flags
   }
   const packedA = scratch;
   const packedB = scratch + PACKED_A_BYTES;
-  const edgeTile = packedB + PACKED_B_BYTES;
+  const splatA = packedB + PACKED_B_BYTES;
+  const edgeTile = splatA + SPLAT_A_BYTES;
   const ldc = <usize>N * 4;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
@@ -60,15 +62,15 @@ export function gemm(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, flags
         // one A micro-panel stays in L1 while the B panels stream past it and c is walked along its rows
         for (let ir = 0; ir < mc; ir += MR) {
           const mr = min(MR, mc - ir);
-          const panelA = packedA + <usize>ir * <usize>kc * 4;
+          splatMicroPanel(splatA, packedA + <usize>ir * <usize>kc * 4, kc);
           for (let jr = 0; jr < nc; jr += NR) {
             const nr = min(NR, nc - jr);
             const panelB = packedB + <usize>jr * <usize>kc * 4;
             const tile = c + <usize>(ic + ir) * ldc + <usize>(jc + jr) * 4;
             if (mr == MR && nr == NR) {
-              microkernel(panelA, panelB, kc, tile, ldc, loadC);
+              microkernel(splatA, panelB, kc, tile, ldc, loadC);
             } else {
-              microkernel(panelA, panelB, kc, edgeTile, <usize>NR * 4, false);
+              microkernel(splatA, panelB, kc, edgeTile, <usize>NR * 4, false);
               mergeEdgeTile(tile, ldc, edgeTile, mr, nr, loadC);
             }
           }
@@ -79,10 +81,11 @@ export function gemm(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, flags
 }
 
 /**
- * The 4x8 register tile: c[4,8] (+)= Σ_k panelA[k,0..3]ᵀ · panelB[k,0..7].
- * panelA holds 4 floats per k (one per row), panelB 8 floats per k (one per column); c rows are ldc bytes apart.
+ * The 4x8 register tile: c[4,8] (+)= Σ_k splatA[k,0..3]ᵀ · panelB[k,0..7].
+ * splatA holds, per k, each of the 4 row values repeated in a whole f32x4 (64 bytes); panelB holds
+ * 8 floats per k (one per column); c rows are ldc bytes apart.
  */
-function microkernel(panelA: usize, panelB: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
+function microkernel(splatA: usize, panelB: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
   const c1 = c + ldc;
   const c2 = c1 + ldc;
   const c3 = c2 + ldc;
@@ -98,39 +101,53 @@ function microkernel(panelA: usize, panelB: usize, kc: i32, c: usize, ldc: usize
   }
   // Two k-steps per trip, each its own basic block: V8 hoists a block's loads to its top, and twelve
   // live loads beside eight accumulators would spill. The mid-trip exit is also where an odd kc ends.
-  const end = panelA + <usize>kc * 16;
-  const lastStep = end - 16;
-  let pa = panelA;
+  const end = splatA + <usize>kc * 64;
+  const lastStep = end - 64;
+  let pa = splatA;
   let pb = panelB;
   while (pa != end) {
     let b0 = v128.load(pb);
     let b1 = v128.load(pb, 16);
-    let ai = v128.load32_splat(pa);
+    let ai = v128.load(pa);
     c00 = f32x4.add(c00, f32x4.mul(ai, b0)); c01 = f32x4.add(c01, f32x4.mul(ai, b1));
-    ai = v128.load32_splat(pa, 4);
+    ai = v128.load(pa, 16);
     c10 = f32x4.add(c10, f32x4.mul(ai, b0)); c11 = f32x4.add(c11, f32x4.mul(ai, b1));
-    ai = v128.load32_splat(pa, 8);
+    ai = v128.load(pa, 32);
     c20 = f32x4.add(c20, f32x4.mul(ai, b0)); c21 = f32x4.add(c21, f32x4.mul(ai, b1));
-    ai = v128.load32_splat(pa, 12);
+    ai = v128.load(pa, 48);
     c30 = f32x4.add(c30, f32x4.mul(ai, b0)); c31 = f32x4.add(c31, f32x4.mul(ai, b1));
     if (pa == lastStep) break;
     b0 = v128.load(pb, 32);
     b1 = v128.load(pb, 48);
-    ai = v128.load32_splat(pa, 16);
+    ai = v128.load(pa, 64);
     c00 = f32x4.add(c00, f32x4.mul(ai, b0)); c01 = f32x4.add(c01, f32x4.mul(ai, b1));
-    ai = v128.load32_splat(pa, 20);
+    ai = v128.load(pa, 80);
     c10 = f32x4.add(c10, f32x4.mul(ai, b0)); c11 = f32x4.add(c11, f32x4.mul(ai, b1));
-    ai = v128.load32_splat(pa, 24);
+    ai = v128.load(pa, 96);
     c20 = f32x4.add(c20, f32x4.mul(ai, b0)); c21 = f32x4.add(c21, f32x4.mul(ai, b1));
-    ai = v128.load32_splat(pa, 28);
+    ai = v128.load(pa, 112);
     c30 = f32x4.add(c30, f32x4.mul(ai, b0)); c31 = f32x4.add(c31, f32x4.mul(ai, b1));
-    pa += 32;
+    pa += 128;
     pb += 64;
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c1, c10); v128.store(c1, c11, 16);
   v128.store(c2, c20); v128.store(c2, c21, 16);
   v128.store(c3, c30); v128.store(c3, c31, 16);
+}
+
+/** Repeats every float of an A micro-panel [kc,4] across a whole f32x4: splatA is [kc,4,4]. */
+function splatMicroPanel(splatA: usize, panelA: usize, kc: i32): void {
+  const end = panelA + <usize>kc * 16;
+  let to = splatA;
+  for (let from = panelA; from < end; from += 16) {
+    const rows = v128.load(from);
+    v128.store(to, i32x4.shuffle(rows, rows, 0, 0, 0, 0));
+    v128.store(to, i32x4.shuffle(rows, rows, 1, 1, 1, 1), 16);
+    v128.store(to, i32x4.shuffle(rows, rows, 2, 2, 2, 2), 32);
+    v128.store(to, i32x4.shuffle(rows, rows, 3, 3, 3, 3), 48);
+    to += 64;
+  }
 }
 
 /** Writes (or adds) the valid mr x nr corner of a computed [4,8] tile into c. */
