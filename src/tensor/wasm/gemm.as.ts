@@ -1,7 +1,8 @@
 // GEMM in AssemblyScript, compiled to WebAssembly SIMD by scripts/build-wasm.mjs.
 // c[M,N] (+)= op(a)[M,K] · op(b)[K,N]; every pointer is a byte address in the shared kernel memory.
-// Blocked like BLIS: B is packed into [KC, 8] panels, A into [KC, 4] micro-panels, and a 4x8 register
-// tile (eight f32x4 accumulators) runs over them, so all layouts share one inner loop.
+// Blocked like BLIS: B is packed into [KC, 8] panels, A into [KC, 4] micro-panels (each splatted to whole
+// vectors just before use), and a 4x8 register tile (eight f32x4 accumulators) runs over them, so all
+// layouts share one inner loop. docs/kernels.md explains the choices.
 
 const MR: i32 = 4; // rows of the register tile
 const NR: i32 = 8; // columns of the register tile (two f32x4 vectors)
