@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { findGpu, type Gpu } from './hardware.js';
+import { findGpu, type Gpu, type Precision } from './hardware.js';
 import { findPreset, validateModel, type ModelShape } from './model.js';
 import type { Job, ParallelPlan } from './plan.js';
 
@@ -22,7 +22,12 @@ const modelObject = z.strictObject({
 /** The `estimate --config` file: a contract other tools write. */
 export const estimateConfigSchema = z.strictObject({
   model: z.union([z.string(), modelObject]),
-  cluster: z.strictObject({ gpu: z.string(), gpus: positiveInteger }),
+  cluster: z.strictObject({
+    gpu: z.string(),
+    gpus: positiveInteger,
+    /** This cluster's network per GPU per direction, GB/s, where it differs from the catalogue's (e.g. fewer NICs). */
+    interNodeBandwidthGBs: z.number().positive().optional(),
+  }),
   parallel: z.strictObject({
     tp: positiveInteger,
     pp: positiveInteger,
@@ -76,6 +81,12 @@ export function parseModel(text: string, source: string): ModelShape {
   return resolveModel(parsed.data);
 }
 
+/**
+ * bf16 (and fp8, whose master weights are bf16) accumulate and reduce gradients in fp32: Megatron-LM forces it for
+ * bf16, FSDP reduces in fp32 by default, DeepSpeed's bf16 optimizer accumulates in fp32. fp16 keeps 16-bit gradients.
+ */
+export const defaultFp32Gradients = (precision: Precision): boolean => precision !== 'fp16';
+
 /** A plan's parallel settings with the defaults filled in (dp from the GPU count, SP on under TP, 1F1B). */
 export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: number): ParallelPlan {
   const schedule = parallel.schedule ?? '1f1b';
@@ -108,13 +119,16 @@ export function jobFromConfig(json: unknown, source: string, extraGpus: readonly
     throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   }
   const config = parsed.data;
+  const precision = config.precision ?? 'bf16';
+  const gpu = findGpu(config.cluster.gpu, extraGpus);
+  const network = config.cluster.interNodeBandwidthGBs;
   return {
     model: resolveModel(config.model),
-    gpu: findGpu(config.cluster.gpu, extraGpus),
+    gpu: network === undefined ? gpu : { ...gpu, interNodeBandwidth: network * 1e9 },
     gpus: config.cluster.gpus,
     parallel: resolveParallel(config.parallel, config.cluster.gpus),
-    precision: config.precision ?? 'bf16',
-    fp32Gradients: config.fp32Gradients ?? false,
+    precision,
+    fp32Gradients: config.fp32Gradients ?? defaultFp32Gradients(precision),
   };
 }
 

@@ -154,8 +154,8 @@ export function estimate(job: Job): Estimate {
   );
   let dataParallel = dataParallelSeconds({
     gpu, parallel, microbatches: m, parameters: rankParameters, gradientBytes: settings.gradientBytes,
+    forwardPerMicrobatch: (slowest === firstRank ? layers.first : layers.last) * layer.forward,
     backwardPerMicrobatch: (slowest === firstRank ? layers.first : layers.last) * (layer.backward + layer.recompute),
-    computePerMicrobatch: slowest.compute,
   });
   if (model.tiedEmbeddings && !endsShareRank) {
     // The first and last ranks sum their copies of the word embedding's gradient.

@@ -1,10 +1,18 @@
 import type { Estimate } from './estimate.js';
 import { describeEffect, type Explanation } from './explain.js';
 import type { EstimateConfig } from './config.js';
+import { gpuCatalogue } from './hardware.js';
 import type { Job } from './plan.js';
 
 const GiB = 2 ** 30;
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
+
+/** A catalogue GPU whose network the config overrode writes the override back (GB/s per GPU). */
+function networkOverride(job: Job): { interNodeBandwidthGBs?: number } {
+  const listed = gpuCatalogue.find((gpu) => gpu.id === job.gpu.id);
+  if (listed === undefined || listed.interNodeBandwidth === job.gpu.interNodeBandwidth) return {};
+  return { interNodeBandwidthGBs: job.gpu.interNodeBandwidth / 1e9 };
+}
 
 /** The job written back in the estimate-config file shape, so a printed plan can be fed to `estimate`. */
 export function configOf(job: Job): EstimateConfig {
@@ -15,7 +23,7 @@ export function configOf(job: Job): EstimateConfig {
       kvHeads: model.kvHeads, ffnHidden: model.ffnHidden, seqLength: model.seqLength, vocab: model.vocab,
       tiedEmbeddings: model.tiedEmbeddings,
     },
-    cluster: { gpu: job.gpu.id, gpus: job.gpus },
+    cluster: { gpu: job.gpu.id, gpus: job.gpus, ...networkOverride(job) },
     parallel: { ...parallel },
     precision: job.precision,
     fp32Gradients: job.fp32Gradients,

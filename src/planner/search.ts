@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { scheduleNames } from '../schedule/index.js';
+import { defaultFp32Gradients } from './config.js';
 import { estimate, type Estimate } from './estimate.js';
 import type { Gpu, Precision } from './hardware.js';
 import type { ModelShape } from './model.js';
@@ -82,6 +83,7 @@ export function searchPlans(request: SearchRequest): SearchResult {
   checkRequest(request);
   const { model, gpus, globalBatchSize } = request;
   const top = request.top ?? 5;
+  const precision = request.precision ?? 'bf16';
   const kept: Estimate[] = [];
   let considered = 0;
   let feasible = 0;
@@ -111,7 +113,7 @@ export function searchPlans(request: SearchRequest): SearchResult {
               };
               const job: Job = {
                 model, gpu: request.gpu, gpus, parallel,
-                precision: request.precision ?? 'bf16', fp32Gradients: request.fp32Gradients ?? false,
+                precision, fp32Gradients: request.fp32Gradients ?? defaultFp32Gradients(precision),
               };
               considered++;
               const result = estimate(job);

@@ -44,8 +44,11 @@ export function validateJob(job: Job): void {
   } else if (v !== 1) {
     throw new UsageError(`schedule ${parallel.schedule} runs one chunk per rank; set virtualStages to 1 or use interleaved-1f1b`);
   }
-  if (v > 1 && model.layers % (pp * v) !== 0) {
+  if (parallel.schedule === 'zb-v' && model.layers % (pp * v) !== 0) {
     throw new UsageError(`${model.layers} layers do not split into pp × virtualStages = ${pp * v} equal chunks`);
+  }
+  if (v > 1 && pp * v > model.layers) {
+    throw new UsageError(`pp × virtualStages = ${pp * v} chunks exceed the ${model.layers} layers; use fewer virtual stages`);
   }
   if (![0, 1, 2, 3].includes(parallel.zero)) throw new UsageError(`parallel.zero must be 0, 1, 2 or 3, got ${parallel.zero}`);
 }

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { UsageError } from '../../src/errors.js';
-import { estimate, findGpu, findPreset, jobFromConfig, type Job, type ParallelPlan } from '../../src/planner/index.js';
+import {
+  configOf, estimate, findGpu, findPreset, jobFromConfig, stageParameters, type Job, type ParallelPlan,
+} from '../../src/planner/index.js';
 
 const base = (parallel: Partial<ParallelPlan> = {}, gpus = 64): Job => ({
   model: findPreset('llama2-13b'),
@@ -97,4 +99,31 @@ test('a V-shaped schedule (zb-v) puts both embeddings and the output layer on th
   assert.equal(vShaped.memory.worstRank, 'first');
   const outputMatrix = 2 * model.vocab * model.hidden; // 16-bit weights
   assert.ok(Math.abs(vShaped.memory.weights - plain.memory.weights - outputMatrix) < 0.01 * outputMatrix);
+});
+
+test('a cluster network given in the config replaces the catalogue figure and is written back', () => {
+  const file = {
+    model: 'llama2-13b', cluster: { gpu: 'a100-80gb', gpus: 64, interNodeBandwidthGBs: 6.25 },
+    parallel: { tp: 8, pp: 2, microBatchSize: 1, globalBatchSize: 256, recompute: 'selective' as const, zero: 0 as const, overlapGradReduce: false },
+  };
+  const slow = estimate(jobFromConfig(file, 'slow.json'));
+  const fast = estimate(jobFromConfig({ ...file, cluster: { gpu: 'a100-80gb', gpus: 64 } }, 'fast.json'));
+  assert.equal(slow.job.gpu.interNodeBandwidth, 6.25e9);
+  // Only communication over the network changes: the data-parallel all-reduce crosses nodes (t = 8 fills a node).
+  assert.equal(slow.time.compute, fast.time.compute);
+  assert.ok(slow.time.dataParallel > 3 * fast.time.dataParallel);
+  assert.deepEqual(configOf(slow.job).cluster, { gpu: 'a100-80gb', gpus: 64, interNodeBandwidthGBs: 6.25 });
+  assert.deepEqual(configOf(fast.job).cluster, { gpu: 'a100-80gb', gpus: 64 });
+});
+
+test('bf16 and fp8 keep and reduce gradients in fp32 by default, fp16 in 16 bits', () => {
+  const parallel = { tp: 8, pp: 1, microBatchSize: 1, globalBatchSize: 256, recompute: 'selective' as const };
+  const gradientBytes = (precision: 'bf16' | 'fp16' | 'fp8'): number => {
+    const job = jobFromConfig({ model: 'llama2-13b', cluster: { gpu: 'h100-sxm', gpus: 64 }, parallel, precision }, 'c.json');
+    const held = stageParameters(job.model, job.parallel).first; // one rank holds everything with p = 1
+    return estimate(job).memory.gradients / (held.layers + held.embeddings);
+  };
+  assert.ok(Math.abs(gradientBytes('bf16') - 4) < 0.1);
+  assert.ok(Math.abs(gradientBytes('fp8') - 4) < 0.1);
+  assert.ok(Math.abs(gradientBytes('fp16') - 2) < 0.05);
 });

@@ -96,3 +96,11 @@ test('torchtitan TOML holds the parallel degrees, schedule and batch under its [
   assert.equal(replicated.get('parallelism.pipeline_parallel_schedule'), 'ZBVZeroBubble');
   assert.throws(() => torchtitanToml(job({ schedule: 'zb-h1', virtualStages: 1 })), /no zb-h1 schedule/);
 });
+
+test('interleaving with chunks of unequal size estimates, but Megatron export asks for equal chunks', () => {
+  // 80 layers on 4 ranks × 3 chunks: 12 chunks of 6 or 7 layers; Megatron needs layers divisible by pp × v.
+  const uneven = job({ virtualStages: 3 });
+  assert.doesNotThrow(() => estimate(uneven));
+  assert.throws(() => megatronArguments(uneven), (error: unknown) => error instanceof UsageError && /equal chunks/.test(error.message));
+  assert.throws(() => estimate(job({ virtualStages: 21 })), (error: unknown) => error instanceof UsageError && /exceed the 80 layers/.test(error.message));
+});

@@ -33,6 +33,12 @@ export function megatronArguments(job: Job): string[] {
     '--pipeline-model-parallel-size', `${parallel.pp}`,
   );
   if (parallel.schedule === 'interleaved-1f1b' && parallel.pp > 1) {
+    if (model.layers % (parallel.pp * parallel.virtualStages) !== 0) {
+      throw new UsageError(
+        `Megatron-LM's interleaved schedule needs the ${model.layers} layers to divide into pp × virtualStages = ` +
+          `${parallel.pp * parallel.virtualStages} equal chunks; choose virtualStages so that they do`,
+      );
+    }
     args.push('--num-layers-per-virtual-pipeline-stage', `${model.layers / (parallel.pp * parallel.virtualStages)}`);
   }
   const ranks = layersPerRank(model, parallel.pp);
