@@ -73,7 +73,7 @@ function searchRequest(options: PlanOptions): SearchRequest {
     gpus: positiveInteger('--gpus', options.gpus),
     globalBatchSize: positiveInteger('--global-batch', options.globalBatch),
     precision,
-    fp32Gradients: options.fp32Gradients ?? false,
+    fp32Gradients: options.fp32Gradients,
     flashAttention: options.flashAttention,
     maxMicroBatchSize: positiveInteger('--max-micro-batch', options.maxMicroBatch),
     top: positiveInteger('--top', options.top),
@@ -138,7 +138,7 @@ export function registerPlan(program: Command): void {
     .option('--zero <list>', 'only these ZeRO stages: 0, 1, 2, 3')
     .option('--max-micro-batch <n>', 'largest micro-batch size to try', '16')
     .option('--no-flash-attention', 'attention that materialises the s×s scores (as before flash attention)')
-    .option('--fp32-gradients', 'keep and reduce gradients in fp32 (18 bytes per parameter)')
+    .option('--fp32-gradients', 'keep and reduce gradients in fp32 (18 bytes per parameter; the default for bf16 and fp8)')
     .action((options: PlanOptions) => {
       if (options.export !== undefined) {
         writeExport(options, options.export);
