@@ -11,11 +11,11 @@ export interface Fault {
   readonly action: ActionKind;
   /** Absent: the first matching action of that step. */
   readonly microbatch?: number;
-  /** throw: an exception; exit: the worker dies abruptly; nan: the loss becomes NaN. */
-  readonly mode: 'throw' | 'exit' | 'nan';
+  /** throw: an exception; exit: the worker dies abruptly; nan: the result becomes NaN; hang: the rank stops forever. */
+  readonly mode: 'throw' | 'exit' | 'nan' | 'hang';
 }
 
-const faultHelp = 'CONVEYOR_FAULT takes rank:R,step:S,action:F|B|I|W[,microbatch:M][,mode:throw|exit|nan]';
+const faultHelp = 'CONVEYOR_FAULT takes rank:R,step:S,action:F|B|I|W[,microbatch:M][,mode:throw|exit|nan|hang]';
 
 export function parseFault(text: string | undefined): Fault | undefined {
   if (text === undefined || text.trim() === '') return undefined;
@@ -38,7 +38,7 @@ export function parseFault(text: string | undefined): Fault | undefined {
   const action = fields.get('action');
   if (action !== 'F' && action !== 'B' && action !== 'I' && action !== 'W') throw new UsageError(`${faultHelp}; action '${action ?? ''}' is not one of F, B, I, W`);
   const mode = fields.get('mode') ?? 'throw';
-  if (mode !== 'throw' && mode !== 'exit' && mode !== 'nan') throw new UsageError(`${faultHelp}; mode '${mode}' is not one of throw, exit, nan`);
+  if (mode !== 'throw' && mode !== 'exit' && mode !== 'nan' && mode !== 'hang') throw new UsageError(`${faultHelp}; mode '${mode}' is not one of throw, exit, nan, hang`);
   for (const key of fields.keys()) {
     if (!['rank', 'step', 'action', 'microbatch', 'mode'].includes(key)) throw new UsageError(`${faultHelp}; unknown field '${key}'`);
   }

@@ -19,14 +19,25 @@ export class RankFailedError extends Error {
   }
 }
 
-/** What a worker reports about the action it is executing, in a shared array so it survives the worker's death. */
-export const progressFields = 4; // [step, stage, action kind code (0 none, 1 F, 2 B, 3 I, 4 W), microbatch]
+/**
+ * What each rank is doing, in a shared array so it survives the rank's death and can be read while it blocks:
+ * [step, stage, action kind code (0 none, 1 F, 2 B, 3 I, 4 W; negative while waiting for the action's input),
+ *  microbatch, actions finished so far].
+ */
+export const progressFields = 5;
 const kindNames = ['', 'F', 'B', 'I', 'W'] as const;
 
 export function describeProgress(progress: Int32Array, rank: number): string {
   const [step, stage, kind, microbatch] = progress.subarray(rank * progressFields, (rank + 1) * progressFields);
   if (!kind) return step! > 0 ? `step ${step}, between actions` : 'start-up';
-  return `step ${step}, stage ${stage}, ${kindNames[kind!]} micro-batch ${microbatch}`;
+  const action = `${kindNames[Math.abs(kind!)]} micro-batch ${microbatch}`;
+  return kind! < 0 ? `step ${step}, stage ${stage}, waiting for the input of ${action}` : `step ${step}, stage ${stage}, ${action}`;
+}
+
+/** Seconds without any rank finishing an action, while the coordinator waits, before the run is declared stuck. */
+export function stallSeconds(): number {
+  const value = Number(process.env.CONVEYOR_STALL_SECONDS ?? 120);
+  return Number.isFinite(value) && value > 0 ? value : 120;
 }
 
 export interface RankMessage {
@@ -44,6 +55,9 @@ export class RankPool {
   private readonly waiters: (Waiter | undefined)[];
   private failure: RankFailedError | undefined;
   private closing = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastFinished = -1;
+  private lastProgressAt = 0;
   readonly progress: Int32Array;
 
   /** Starts `ranks` workers running `entry`; each gets `setup(rank)` plus its peers' ports and the progress array. */
@@ -98,6 +112,7 @@ export class RankPool {
     if (this.failure) return Promise.reject(this.failure);
     const queued = this.inboxes[rank]!.shift();
     if (queued) return Promise.resolve(queued as T);
+    this.watch();
     return new Promise<T>((resolve, reject) => {
       this.waiters[rank] = { resolve: (message) => resolve(message as T), reject };
     });
@@ -106,6 +121,31 @@ export class RankPool {
   /** One message from every rank, in rank order. */
   receiveAll<T extends RankMessage>(): Promise<T[]> {
     return Promise.all(this.workers.map((_, rank) => this.receive<T>(rank)));
+  }
+
+  /** While the coordinator waits for a rank, some rank must keep finishing actions; otherwise the run is stuck. */
+  private watch(): void {
+    if (this.watchdog) return;
+    const limit = stallSeconds() * 1000;
+    this.lastProgressAt = Date.now();
+    this.watchdog = setInterval(() => {
+      const waitingFor = this.waiters.findIndex((waiter) => waiter !== undefined);
+      if (waitingFor < 0) {
+        clearInterval(this.watchdog);
+        this.watchdog = undefined;
+        return;
+      }
+      let finished = 0;
+      for (let rank = 0; rank < this.workers.length; rank++) finished += Atomics.load(this.progress, rank * progressFields + 4);
+      if (finished !== this.lastFinished) {
+        this.lastFinished = finished;
+        this.lastProgressAt = Date.now();
+      } else if (Date.now() - this.lastProgressAt >= limit) {
+        const where = this.workers.map((_, rank) => `rank ${rank}: ${describeProgress(this.progress, rank)}`).join('; ');
+        this.fail({ rank: waitingFor, where: describeProgress(this.progress, waitingFor), message: `no rank finished an action for ${limit / 1000} s (${where})` });
+      }
+    }, Math.min(1000, limit / 4));
+    this.watchdog.unref();
   }
 
   private fail(failure: RankFailure): void {
@@ -118,6 +158,7 @@ export class RankPool {
   /** Stops every worker; safe to call more than once. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 }

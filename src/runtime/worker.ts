@@ -20,7 +20,7 @@ import {
 import type { Action } from '../schedule/types.js';
 import { Mailbox, mailKey } from './mailbox.js';
 import type { CoordinatorMessage, MeasuredAction, NamedMoments, NamedTensor, PeerMessage, RankReply, RankSetup } from './protocol.js';
-import { progressFields } from './ranks.js';
+import { describeProgress, progressFields } from './ranks.js';
 
 interface RankData extends RankSetup {
   readonly rank: number;
@@ -43,6 +43,8 @@ class RankRunner {
   private readonly mailbox = new Mailbox();
   private readonly progress: Int32Array;
   private readonly lastStage: number;
+  /** Where this rank's fields start in the shared progress array. */
+  private readonly slot: number;
   private faultFired = false;
   private step = 0;
 
@@ -55,7 +57,8 @@ class RankRunner {
     }
     this.parameters = [...this.segments.values()].flatMap((segment) => [...segment.parameters]);
     this.optimizer = new AdamW(this.parameters, { weightDecay: setup.weightDecay });
-    this.progress = new Int32Array(setup.progress, setup.rank * progressFields * 4, progressFields);
+    this.progress = new Int32Array(setup.progress);
+    this.slot = setup.rank * progressFields;
     setup.peers.forEach((port) => port?.on('message', (message: PeerMessage) => this.mailbox.deliver(mailKey(message.payload, message.stage, message.microbatch), message.data)));
   }
 
@@ -95,12 +98,13 @@ class RankRunner {
     let peakActivationBytes = 0;
     for (const action of this.setup.order) {
       const { kind, stage, microbatch } = action;
-      this.progress.set([step, stage, kindCodes[kind], microbatch]);
+      this.progress.set([step, stage, -kindCodes[kind], microbatch], this.slot);
       const segment = this.segments.get(stage)!;
       // Waiting for the input is idle time (bubble), not part of the action.
       const input = kind === 'W' ? undefined : await this.receiveInput(action);
+      this.progress[this.slot + 2] = kindCodes[kind];
       const start = now();
-      this.injectFault(action);
+      await this.injectFault(action);
       let commSeconds = 0;
       if (kind === 'F') {
         const output = segment.forward(microbatch, this.microBatch(stage, microbatch, tokens, targets), (input as Float32Array | null) ?? null);
@@ -125,7 +129,8 @@ class RankRunner {
       actions.push({ kind, stage, microbatch, start, end, commSeconds });
       peakActivations = Math.max(peakActivations, liveMicrobatches);
       peakActivationBytes = Math.max(peakActivationBytes, this.liveStashBytes());
-      this.progress[2] = 0;
+      this.progress[this.slot + 2] = 0;
+      Atomics.add(this.progress, this.slot + 4, 1);
     }
     await this.sumTiedGradientsAcrossRanks();
     const squareSums = [...this.segments].map(([stage, segment]) => ({ stage, sums: gradientSquareSums(segment.parameters) }));
@@ -235,10 +240,11 @@ class RankRunner {
     );
   }
 
-  private injectFault(action: Action): void {
+  private async injectFault(action: Action): Promise<void> {
     if (this.setup.fault?.mode === 'nan' || !this.matchesFault(action)) return;
     this.faultFired = true;
     if (this.setup.fault!.mode === 'exit') process.exit(70);
+    if (this.setup.fault!.mode === 'hang') await new Promise(() => {}); // never resolves: the watchdog must notice
     throw new Error('injected fault (CONVEYOR_FAULT)');
   }
 
@@ -250,9 +256,7 @@ class RankRunner {
   }
 
   where(): string {
-    const [step, stage, kind, microbatch] = this.progress;
-    const kindName = ['', 'F', 'B', 'I', 'W'][kind!];
-    return kindName ? `step ${step}, stage ${stage}, ${kindName} micro-batch ${microbatch}` : `step ${step}`;
+    return describeProgress(this.progress, this.setup.rank);
   }
 }
 

@@ -38,6 +38,18 @@ test('a NaN anywhere surfaces as a NaN loss on the last stage', async () => {
   assert.match(error.message, /rank 2 failed at step 3, stage 2, F micro-batch 0: loss is NaN/);
 });
 
+test('a rank that stops making progress is declared stuck, with where every rank waits', async () => {
+  process.env.CONVEYOR_STALL_SECONDS = '2';
+  try {
+    const error = await trainWithFault('rank:1,step:2,action:F,microbatch:1,mode:hang');
+    assert.match(error.message, /no rank finished an action for 2 s/);
+    assert.match(error.message, /rank 1: step 2, stage 1, F micro-batch 1/);
+    assert.match(error.message, /rank 2: step 2, stage 2, waiting for the input of F micro-batch 1/);
+  } finally {
+    delete process.env.CONVEYOR_STALL_SECONDS;
+  }
+});
+
 test('CONVEYOR_FAULT that does not parse says what it takes', () => {
   assert.throws(() => parseFault('rank:1,step:two,action:B'), /'step' must be a whole number/);
   assert.throws(() => parseFault('rank:1,step:2,action:X'), /action 'X' is not one of F, B, I, W/);
