@@ -27,7 +27,7 @@ function inputStashLayout(B: number, T: number, C: number, NH: number) {
   return {
     qkvHeads: 3 * B * T * C, // [3, B, NH, T, hs]
     att: B * NH * T * T, // [B, NH, T, T] softmax probabilities
-    fc: B * T * 4 * C, // [B, T, 4C] before GELU
+    geluDerivative: B * T * 4 * C, // [B, T, 4C] gelu'(c_fc output)
   };
 }
 
@@ -147,8 +147,8 @@ export class BlockUnit extends UnitBase {
     this.attnProjection.forward(work.projection, w.attnY, N);
     residualForward(w.x2, w.x, work.projection, N * C);
     this.ln2.forward(w.ln2Out, { mean: w.ln2Mean, rstd: w.ln2Rstd }, w.x2, N);
-    this.mlpInput.forward(i.fc, w.ln2Out, N);
-    geluForward(w.gelu, i.fc, N * 4 * C);
+    this.mlpInput.forward(i.geluDerivative, w.ln2Out, N);
+    geluForward(w.gelu, i.geluDerivative, i.geluDerivative, N * 4 * C); // the pre-activation becomes gelu'
     this.mlpProjection.forward(work.projection, w.gelu, N);
     residualForward(work.out, w.x2, work.projection, N * C);
     if (slot === null) this.release(TRANSIENT_SLOT);
@@ -167,7 +167,7 @@ export class BlockUnit extends UnitBase {
     g.dOut.set(dOut);
     // MLP branch: dgelu = dOut·Wᵀ, then through GELU in place.
     this.mlpProjection.backwardInput(g.dfc, g.dOut, N);
-    geluBackward(g.dfc, i.fc, g.dfc, N * 4 * C);
+    geluBackward(g.dfc, i.geluDerivative, g.dfc, N * 4 * C);
     this.mlpInput.backwardInput(g.dln2Out, g.dfc, N);
     // Residual: the skip passes dOut through unchanged; ln_2's backward adds the branch.
     g.dx2.set(prefix(g.dOut, N * C));
