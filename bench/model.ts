@@ -1,10 +1,10 @@
 /**
  * Training throughput of the reference GPT (4 layers, C=256, 4 heads, T=128, batch 16, V=65) on one thread:
- * forward + backward tokens/s for the whole batch as one micro-batch and as 4, then the time of F, I and W
- * per unit and what each unit stashes per in-flight micro-batch.
+ * forward + backward tokens/s for the whole batch as one micro-batch, as 4, and as 4 with recomputation;
+ * then the time of F, I and W per unit and what each unit stashes per in-flight micro-batch.
  * Usage: node dist/bench/model.js [--steps N] [--batch B]
  */
-import { buildSegment } from '../src/nn/segment.js';
+import { buildSegment, ModelSegment } from '../src/nn/segment.js';
 import type { GPTConfig } from '../src/nn/parameter.js';
 import type { MicroBatch, Unit } from '../src/nn/units/unit.js';
 import { zeroGradients } from '../src/nn/gradients.js';
@@ -45,9 +45,16 @@ function flopsPerToken(): number {
 
 const segment = buildSegment(config, 1);
 
-function throughput(microbatches: number): void {
+/** Median and best of a list of seconds; on a shared machine the best is the closest to the real cost. */
+function summary(times: readonly number[]): { median: number; best: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, best: sorted[0]! };
+}
+
+function throughput(microbatches: number, recompute: boolean): void {
   const B = batchSize / microbatches;
   const parts = Array.from({ length: microbatches }, (_, m) => batchOf(B, m));
+  segment.recompute = recompute;
   const step = () => {
     zeroGradients(segment.parameters);
     parts.forEach((batch, slot) => {
@@ -62,54 +69,62 @@ function throughput(microbatches: number): void {
     step();
     times.push(seconds(start));
   }
-  const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+  segment.recompute = false;
+  const { median, best } = summary(times);
   const tokens = batchSize * T;
+  const gflops = (time: number) => ((tokens * flopsPerToken()) / time / 1e9).toFixed(1);
   console.log(
-    `batch ${batchSize} as ${microbatches} micro-batch(es) of ${B}: step ${median.toFixed(3)} s (median of ${steps}), ` +
-      `${(tokens / median).toFixed(0)} tokens/s, ${((tokens * flopsPerToken()) / median / 1e9).toFixed(1)} GFLOP/s model`,
+    `batch ${batchSize} as ${microbatches} x ${B}${recompute ? ', recompute' : ''}: step median ${median.toFixed(3)} s ` +
+      `(${(tokens / median).toFixed(0)} tokens/s, ${gflops(median)} GFLOP/s), best ${best.toFixed(3)} s ` +
+      `(${(tokens / best).toFixed(0)} tokens/s, ${gflops(best)} GFLOP/s) of ${steps}`,
   );
 }
 
 function perUnit(B: number): void {
   const batch = batchOf(B, 0);
   const units: readonly Unit[] = segment.units;
-  const timings = units.map(() => ({ F: 0, I: 0, W: 0 }));
+  const timings = units.map(() => ({ F: [] as number[], I: [] as number[], W: [] as number[] }));
   for (let round = 0; round <= steps; round++) {
     let x: Float32Array | number | null = null;
     units.forEach((unit, u) => {
       const start = process.hrtime.bigint();
       x = unit.forward(0, batch, x as Float32Array | null);
-      if (round > 0) timings[u]!.F += seconds(start);
+      if (round > 0) timings[u]!.F.push(seconds(start));
       if (x instanceof Float32Array) x = x.slice(); // as a stage boundary would
     });
     let gradient: Float32Array | number | null = 1;
     for (let u = units.length - 1; u >= 0; u--) {
       let start = process.hrtime.bigint();
       gradient = units[u]!.backwardInput(0, gradient!);
-      if (round > 0) timings[u]!.I += seconds(start);
+      if (round > 0) timings[u]!.I.push(seconds(start));
       if (gradient instanceof Float32Array) gradient = gradient.slice();
       start = process.hrtime.bigint();
       units[u]!.backwardWeight(0);
-      if (round > 0) timings[u]!.W += seconds(start);
+      if (round > 0) timings[u]!.W.push(seconds(start));
     }
   }
-  console.log(`\nper unit, micro-batch [${B}, ${T}], ms (mean of ${steps}); stash per in-flight micro-batch, MiB`);
-  console.log('unit        F        I        W     F->I    I->W');
-  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(2).padStart(8);
+  console.log(`\nper unit, micro-batch [${B}, ${T}]: ms, median (best) of ${steps}; stash per in-flight micro-batch, MiB`);
+  console.log('unit             F              I              W      F->I    I->W  F->I recompute');
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(3).padStart(8);
+  const ms = (times: number[]) => {
+    const { median, best } = summary(times);
+    return `${(median * 1e3).toFixed(1).padStart(7)} (${(best * 1e3).toFixed(1).padStart(5)})`;
+  };
   units.forEach((unit, u) => {
     const t = timings[u]!;
-    const ms = (value: number) => ((value / steps) * 1e3).toFixed(1).padStart(8);
     const bytes = unit.stashBytes(B, T);
-    console.log(`${unit.name.padEnd(9)}${ms(t.F)} ${ms(t.I)} ${ms(t.W)} ${mib(bytes.forward)}${mib(bytes.weight)}`);
+    const alone = new ModelSegment(config, [unit]).stashBytesPerSlot(B, T, true); // per-unit checkpointing
+    console.log(`${unit.name.padEnd(9)}${ms(t.F)}${ms(t.I)}${ms(t.W)}${mib(bytes.forward)}${mib(bytes.weight)}${mib(alone.forward)}`);
   });
   const stashed = segment.stashBytesPerSlot(B, T, false);
   const recomputed = segment.stashBytesPerSlot(B, T, true);
   console.log(
-    `whole model per micro-batch: F->I ${mib(stashed.forward)} MiB stashed, ${mib(recomputed.forward)} MiB with recompute; I->W ${mib(stashed.weight)} MiB`,
+    `whole model per micro-batch: F->I ${mib(stashed.forward)} MiB stashed, ${mib(recomputed.forward)} MiB with recompute (token ids and targets); I->W ${mib(stashed.weight)} MiB`,
   );
 }
 
 console.log(`reference GPT: ${config.layers} layers, C=${config.embd}, ${config.heads} heads, T=${T}, V=${config.vocabSize}, one thread`);
-throughput(1);
-throughput(4);
+throughput(1, false);
+throughput(4, false);
+throughput(4, true);
 perUnit(batchSize / 4);
