@@ -2,6 +2,8 @@
  * Training throughput of the reference GPT (4 layers, C=256, 4 heads, T=128, batch 16, V=65) on one thread:
  * forward + backward tokens/s for the whole batch as one micro-batch, as 4, and as 4 with recomputation;
  * then the time of F, I and W per unit and what each unit stashes per in-flight micro-batch.
+ * Two clocks, as bench/gemm.ts: wall time, and this process's CPU time, which is what one thread gets while
+ * it runs and so stays meaningful when other jobs share the cores.
  * Usage: node dist/bench/model.js [--steps N] [--batch B]
  */
 import { buildSegment, ModelSegment } from '../src/nn/segment.js';
@@ -31,8 +33,19 @@ function batchOf(B: number, offset: number): Required<MicroBatch> {
   return { B, T, tokens, targets };
 }
 
-function seconds(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
+/** Wall and CPU seconds since a mark. */
+interface Clock {
+  readonly wall: bigint;
+  readonly cpu: NodeJS.CpuUsage;
+}
+
+function mark(): Clock {
+  return { wall: process.hrtime.bigint(), cpu: process.cpuUsage() };
+}
+
+function elapsed(since: Clock): { wall: number; cpu: number } {
+  const cpu = process.cpuUsage(since.cpu);
+  return { wall: Number(process.hrtime.bigint() - since.wall) / 1e9, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 /** Model FLOPs per token for forward + backward (6 per weight in the matmuls, plus attention as computed, full T×T). */
@@ -63,47 +76,52 @@ function throughput(microbatches: number, recompute: boolean): void {
     });
   };
   step(); // warm-up: JIT and buffer allocation
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let s = 0; s < steps; s++) {
-    const start = process.hrtime.bigint();
+    const start = mark();
     step();
-    times.push(seconds(start));
+    const time = elapsed(start);
+    wall.push(time.wall);
+    cpu.push(time.cpu);
   }
   segment.recompute = false;
-  const { median, best } = summary(times);
   const tokens = batchSize * T;
-  const gflops = (time: number) => ((tokens * flopsPerToken()) / time / 1e9).toFixed(1);
-  console.log(
-    `batch ${batchSize} as ${microbatches} x ${B}${recompute ? ', recompute' : ''}: step median ${median.toFixed(3)} s ` +
-      `(${(tokens / median).toFixed(0)} tokens/s, ${gflops(median)} GFLOP/s), best ${best.toFixed(3)} s ` +
-      `(${(tokens / best).toFixed(0)} tokens/s, ${gflops(best)} GFLOP/s) of ${steps}`,
-  );
+  const figures = (times: number[], clock: string) => {
+    const { median, best } = summary(times);
+    const rate = (time: number) => `${(tokens / time).toFixed(0)} tokens/s, ${((tokens * flopsPerToken()) / time / 1e9).toFixed(1)} GFLOP/s`;
+    return `${clock} median ${median.toFixed(3)} s (${rate(median)}), best ${best.toFixed(3)} s (${rate(best)})`;
+  };
+  console.log(`batch ${batchSize} as ${microbatches} x ${B}${recompute ? ', recompute' : ''}, ${steps} steps:`);
+  console.log(`  ${figures(wall, 'wall')}`);
+  console.log(`  ${figures(cpu, 'cpu ')}`);
 }
 
 function perUnit(B: number): void {
   const batch = batchOf(B, 0);
   const units: readonly Unit[] = segment.units;
+  // CPU time per action: what the runtime's partitioner would measure on an idle core.
   const timings = units.map(() => ({ F: [] as number[], I: [] as number[], W: [] as number[] }));
   for (let round = 0; round <= steps; round++) {
     let x: Float32Array | number | null = null;
     units.forEach((unit, u) => {
-      const start = process.hrtime.bigint();
+      const start = mark();
       x = unit.forward(0, batch, x as Float32Array | null);
-      if (round > 0) timings[u]!.F.push(seconds(start));
+      if (round > 0) timings[u]!.F.push(elapsed(start).cpu);
       if (x instanceof Float32Array) x = x.slice(); // as a stage boundary would
     });
     let gradient: Float32Array | number | null = 1;
     for (let u = units.length - 1; u >= 0; u--) {
-      let start = process.hrtime.bigint();
+      let start = mark();
       gradient = units[u]!.backwardInput(0, gradient!);
-      if (round > 0) timings[u]!.I.push(seconds(start));
+      if (round > 0) timings[u]!.I.push(elapsed(start).cpu);
       if (gradient instanceof Float32Array) gradient = gradient.slice();
-      start = process.hrtime.bigint();
+      start = mark();
       units[u]!.backwardWeight(0);
-      if (round > 0) timings[u]!.W.push(seconds(start));
+      if (round > 0) timings[u]!.W.push(elapsed(start).cpu);
     }
   }
-  console.log(`\nper unit, micro-batch [${B}, ${T}]: ms, median (best) of ${steps}; stash per in-flight micro-batch, MiB`);
+  console.log(`\nper unit, micro-batch [${B}, ${T}]: CPU ms, median (best) of ${steps}; stash per in-flight micro-batch, MiB`);
   console.log('unit             F              I              W      F->I    I->W  F->I recompute');
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(3).padStart(8);
   const ms = (times: number[]) => {
