@@ -45,9 +45,9 @@ export class ModelSegment {
     this.takesTokens = units[0]!.kind === 'embedding';
     this.computesLoss = units[units.length - 1]!.kind === 'head';
     const name = `${units[0]!.name}..${units[units.length - 1]!.name}`;
-    this.inputs = new SlotPool(name, 'a recomputation input', (B, T) =>
-      segmentInputLayout(B, T, config.embd, this.takesTokens, this.computesLoss),
-    );
+    const inputLayout = (B: number, T: number) =>
+      segmentInputLayout(B, T, config.embd, this.takesTokens, this.computesLoss);
+    this.inputs = new SlotPool(name, 'a recomputation input', inputLayout, config.blockSize);
   }
 
   get recompute(): boolean {

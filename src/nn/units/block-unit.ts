@@ -123,10 +123,12 @@ export class BlockUnit extends UnitBase {
     this.ln2 = new LayerNorm(ln2Weight, ln2Bias, C);
     this.mlpInput = new Linear(fcWeight, fcBias, C, 4 * C, 'in-out');
     this.mlpProjection = new Linear(mlpProjWeight, mlpProjBias, 4 * C, C, 'in-out');
-    this.inputStash = new SlotPool(this.name, 'attention and MLP activations', (B, T) => inputStashLayout(B, T, C, NH));
-    this.weightStash = new SlotPool(this.name, 'layer inputs', (B, T) => weightStashLayout(B, T, C));
-    this.gradientStash = new SlotPool(this.name, 'output gradients', (B, T) => gradientStashLayout(B, T, C));
-    this.workspace = new Workspace((B, T) => workspaceLayout(B, T, C, NH));
+    const maxT = config.blockSize;
+    const name = this.name;
+    this.inputStash = new SlotPool(name, 'attention and MLP activations', (B, T) => inputStashLayout(B, T, C, NH), maxT);
+    this.weightStash = new SlotPool(name, 'layer inputs', (B, T) => weightStashLayout(B, T, C), maxT);
+    this.gradientStash = new SlotPool(name, 'output gradients', (B, T) => gradientStashLayout(B, T, C), maxT);
+    this.workspace = new Workspace((B, T) => workspaceLayout(B, T, C, NH), maxT);
     this.pools = [this.inputStash, this.weightStash, this.gradientStash];
   }
 
