@@ -1,10 +1,24 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
+import { RankFailedError } from '../runtime/ranks.js';
+import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerExplain } from './commands/explain.js';
+import { registerPlan } from './commands/plan.js';
 import { registerSampleCommand } from './commands/sample.js';
+import { registerScheduleCommand } from './commands/schedule.js';
+import { registerTrainCommand } from './commands/train.js';
 
 /** Each command module adds itself to the program; main.ts only wires them. */
-const commandModules: ((program: Command) => void)[] = [registerEvalCommand, registerSampleCommand];
+const commandModules: ((program: Command) => void)[] = [
+  registerTrainCommand,
+  registerEvalCommand,
+  registerSampleCommand,
+  registerScheduleCommand,
+  registerPlan,
+  registerEstimate,
+  registerExplain,
+];
 
 export function buildProgram(): Command {
   const program = new Command('conveyor')
@@ -31,6 +45,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`conveyor: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof RankFailedError) {
+      // Every rank is already stopped; the message says which rank, stage, action and micro-batch.
+      process.stderr.write(`conveyor: ${error.message}\n`);
+      return 1;
     }
     throw error;
   }

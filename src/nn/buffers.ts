@@ -39,15 +39,43 @@ export function buffersFit<L extends Layout>(buffers: Buffers<L>, layout: L): bo
   return true;
 }
 
+/**
+ * The micro-batch shape to allocate buffers for. Kernel memory is never given back, so when a larger [B, T]
+ * arrives the new buffers grow geometrically (at least double the dimension that grew, T capped at the
+ * block size): a sequence that lengthens one token at a time, as in sampling, allocates O(log T) times.
+ */
+export class AllocationShape {
+  private B = 0;
+  private T = 0;
+
+  constructor(private readonly maxT: number) {}
+
+  /** The shape to allocate now that [B, T] does not fit what was allocated. */
+  grow(B: number, T: number): { B: number; T: number } {
+    if (B > this.B) this.B = this.B === 0 ? B : Math.max(B, 2 * this.B);
+    if (T > this.T) this.T = this.T === 0 ? T : Math.max(T, Math.min(2 * this.T, this.maxT));
+    return { B: Math.max(B, this.B), T: Math.max(T, this.T) };
+  }
+}
+
 /** Buffers shared by all slots of a unit (outputs, temporaries), grown to the largest micro-batch seen. */
 export class Workspace<L extends Layout> {
   private buffers: Buffers<L> | null = null;
+  private readonly shape: AllocationShape;
 
-  constructor(private readonly layout: (B: number, T: number) => L) {}
+  /** maxT: the model's block size, the longest sequence worth allocating for. */
+  constructor(
+    private readonly layout: (B: number, T: number) => L,
+    maxT: number,
+  ) {
+    this.shape = new AllocationShape(maxT);
+  }
 
   get(B: number, T: number): Buffers<L> {
-    const layout = this.layout(B, T);
-    if (this.buffers === null || !buffersFit(this.buffers, layout)) this.buffers = allocateBuffers(layout);
+    if (this.buffers === null || !buffersFit(this.buffers, this.layout(B, T))) {
+      const { B: allocatedB, T: allocatedT } = this.shape.grow(B, T);
+      this.buffers = allocateBuffers(this.layout(allocatedB, allocatedT));
+    }
     return this.buffers;
   }
 }

@@ -37,13 +37,17 @@ export class ModelSegment {
     validateConfig(config);
     this.channels = config.embd;
     if (units.length === 0) throw new Error('a model segment needs at least one unit');
+    units.forEach((unit, u) => {
+      const misplaced = (unit.kind === 'embedding' && u > 0) || (unit.kind === 'head' && u < units.length - 1);
+      if (misplaced) throw new Error(`${unit.name} cannot sit at position ${u} of a ${units.length}-unit segment`);
+    });
     this.parameters = units.flatMap((unit) => unit.parameters);
     this.takesTokens = units[0]!.kind === 'embedding';
     this.computesLoss = units[units.length - 1]!.kind === 'head';
     const name = `${units[0]!.name}..${units[units.length - 1]!.name}`;
-    this.inputs = new SlotPool(name, 'a recomputation input', (B, T) =>
-      segmentInputLayout(B, T, config.embd, this.takesTokens, this.computesLoss),
-    );
+    const inputLayout = (B: number, T: number) =>
+      segmentInputLayout(B, T, config.embd, this.takesTokens, this.computesLoss);
+    this.inputs = new SlotPool(name, 'a recomputation input', inputLayout, config.blockSize);
   }
 
   get recompute(): boolean {

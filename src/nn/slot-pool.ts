@@ -3,7 +3,7 @@
  * micro-batches at once); records come from a free list, so buffers are allocated once and reused
  * across steps, and the memory held is exactly the records in flight plus the free ones.
  */
-import { allocateBuffers, buffersFit, layoutBytes, type Buffers, type Layout } from './buffers.js';
+import { AllocationShape, allocateBuffers, buffersFit, layoutBytes, type Buffers, type Layout } from './buffers.js';
 
 export interface SlotRecord<L extends Layout> {
   /** The micro-batch shape this record currently holds. */
@@ -20,13 +20,17 @@ export const TRANSIENT_SLOT = -1;
 export class SlotPool<L extends Layout> {
   private readonly inFlight = new Map<number, SlotRecord<L>>();
   private readonly free: SlotRecord<L>[] = [];
+  private readonly shape: AllocationShape;
 
-  /** owner and what name the pool in error messages, e.g. 'h.2' and 'activations'. */
+  /** owner and what name the pool in error messages, e.g. 'h.2' and 'activations'; maxT is the block size. */
   constructor(
     private readonly owner: string,
     private readonly what: string,
     private readonly layout: (B: number, T: number) => L,
-  ) {}
+    maxT: number,
+  ) {
+    this.shape = new AllocationShape(maxT);
+  }
 
   acquire(slot: number, B: number, T: number): SlotRecord<L> {
     if (this.inFlight.has(slot)) throw new Error(`${this.owner}: slot ${slot} already holds ${this.what}`);
@@ -38,7 +42,9 @@ export class SlotPool<L extends Layout> {
     } else {
       // A larger micro-batch than before: drop one record that no longer fits rather than keep both.
       this.free.pop();
-      record = { B, T, buffers: allocateBuffers(layout), bytes: layoutBytes(layout) };
+      const allocated = this.shape.grow(B, T);
+      const allocatedLayout = this.layout(allocated.B, allocated.T);
+      record = { B, T, buffers: allocateBuffers(allocatedLayout), bytes: layoutBytes(allocatedLayout) };
     }
     record.B = B;
     record.T = T;

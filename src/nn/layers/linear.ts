@@ -3,7 +3,7 @@
  * ('in-out', y = x·W) and the LM head as [out, in] ('out-in', y = x·Wᵀ); the checkpoint keeps each as is.
  */
 import { matmul } from '../../tensor/matmul.js';
-import { addBias, biasBackward } from '../../tensor/ops/bias.js';
+import { biasBackward, fillRowsWithBias } from '../../tensor/ops/bias.js';
 import type { Parameter } from '../parameter.js';
 
 export type WeightLayout = 'in-out' | 'out-in';
@@ -19,8 +19,10 @@ export class Linear {
 
   /** y[N,out] = x[N,in]·W + b (overwrites y). */
   forward(y: Float32Array, x: Float32Array, N: number): void {
-    matmul(y, x, this.weight.data, N, this.inFeatures, this.outFeatures, { transB: this.layout === 'out-in' });
-    if (this.bias !== null) addBias(y, this.bias.data, N, this.outFeatures);
+    // The bias is copied in first and the product accumulated onto it: no second pass over y.
+    if (this.bias !== null) fillRowsWithBias(y, this.bias.data, N, this.outFeatures);
+    const accumulate = this.bias !== null;
+    matmul(y, x, this.weight.data, N, this.inFeatures, this.outFeatures, { transB: this.layout === 'out-in', accumulate });
   }
 
   /** dx[N,in] = dy[N,out]·Wᵀ (overwrites dx). */

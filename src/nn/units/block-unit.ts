@@ -27,7 +27,7 @@ function inputStashLayout(B: number, T: number, C: number, NH: number) {
   return {
     qkvHeads: 3 * B * T * C, // [3, B, NH, T, hs]
     att: B * NH * T * T, // [B, NH, T, T] softmax probabilities
-    fc: B * T * 4 * C, // [B, T, 4C] before GELU
+    geluDerivative: B * T * 4 * C, // [B, T, 4C] gelu'(c_fc output)
   };
 }
 
@@ -123,10 +123,12 @@ export class BlockUnit extends UnitBase {
     this.ln2 = new LayerNorm(ln2Weight, ln2Bias, C);
     this.mlpInput = new Linear(fcWeight, fcBias, C, 4 * C, 'in-out');
     this.mlpProjection = new Linear(mlpProjWeight, mlpProjBias, 4 * C, C, 'in-out');
-    this.inputStash = new SlotPool(this.name, 'attention and MLP activations', (B, T) => inputStashLayout(B, T, C, NH));
-    this.weightStash = new SlotPool(this.name, 'layer inputs', (B, T) => weightStashLayout(B, T, C));
-    this.gradientStash = new SlotPool(this.name, 'output gradients', (B, T) => gradientStashLayout(B, T, C));
-    this.workspace = new Workspace((B, T) => workspaceLayout(B, T, C, NH));
+    const maxT = config.blockSize;
+    const name = this.name;
+    this.inputStash = new SlotPool(name, 'attention and MLP activations', (B, T) => inputStashLayout(B, T, C, NH), maxT);
+    this.weightStash = new SlotPool(name, 'layer inputs', (B, T) => weightStashLayout(B, T, C), maxT);
+    this.gradientStash = new SlotPool(name, 'output gradients', (B, T) => gradientStashLayout(B, T, C), maxT);
+    this.workspace = new Workspace((B, T) => workspaceLayout(B, T, C, NH), maxT);
     this.pools = [this.inputStash, this.weightStash, this.gradientStash];
   }
 
@@ -147,8 +149,8 @@ export class BlockUnit extends UnitBase {
     this.attnProjection.forward(work.projection, w.attnY, N);
     residualForward(w.x2, w.x, work.projection, N * C);
     this.ln2.forward(w.ln2Out, { mean: w.ln2Mean, rstd: w.ln2Rstd }, w.x2, N);
-    this.mlpInput.forward(i.fc, w.ln2Out, N);
-    geluForward(w.gelu, i.fc, N * 4 * C);
+    this.mlpInput.forward(i.geluDerivative, w.ln2Out, N);
+    geluForward(w.gelu, i.geluDerivative, i.geluDerivative, N * 4 * C); // the pre-activation becomes gelu'
     this.mlpProjection.forward(work.projection, w.gelu, N);
     residualForward(work.out, w.x2, work.projection, N * C);
     if (slot === null) this.release(TRANSIENT_SLOT);
@@ -167,7 +169,7 @@ export class BlockUnit extends UnitBase {
     g.dOut.set(dOut);
     // MLP branch: dgelu = dOut·Wᵀ, then through GELU in place.
     this.mlpProjection.backwardInput(g.dfc, g.dOut, N);
-    geluBackward(g.dfc, i.fc, g.dfc, N * 4 * C);
+    geluBackward(g.dfc, i.geluDerivative, g.dfc, N * 4 * C);
     this.mlpInput.backwardInput(g.dln2Out, g.dfc, N);
     // Residual: the skip passes dOut through unchanged; ln_2's backward adds the branch.
     g.dx2.set(prefix(g.dOut, N * C));

@@ -30,9 +30,10 @@ export class EmbeddingUnit extends UnitBase {
     this.channels = C;
     this.embedding = new Embedding(tokenTable, positionTable, config.vocabSize, config.blockSize, C);
     this.parameters = [tokenTable, positionTable];
-    this.activations = new SlotPool(this.name, 'token ids', (B, T) => ({ tokens: { int32: B * T } }));
-    this.gradients = new SlotPool(this.name, 'an output gradient', (B, T) => ({ dOut: B * T * C }));
-    this.workspace = new Workspace((B, T) => ({ out: B * T * C })); // [B,T,C]
+    const maxT = config.blockSize;
+    this.activations = new SlotPool(this.name, 'token ids', (B, T) => ({ tokens: { int32: B * T } }), maxT);
+    this.gradients = new SlotPool(this.name, 'an output gradient', (B, T) => ({ dOut: B * T * C }), maxT);
+    this.workspace = new Workspace((B, T) => ({ out: B * T * C }), maxT); // [B,T,C]
     this.pools = [this.activations, this.gradients];
   }
 

@@ -55,10 +55,11 @@ export class HeadUnit extends UnitBase {
     this.lnFinal = new LayerNorm(lnWeight, lnBias, C);
     this.lmHead = new Linear(outputWeight, null, C, V, 'out-in');
     this.parameters = [lnWeight, lnBias, outputWeight];
-    this.activations = new SlotPool(this.name, 'head activations', (B, T) => activationLayout(B, T, C, V));
-    this.gradients = new SlotPool(this.name, 'an ln_f gradient', (B, T) => ({ dLnOut: B * T * C }));
+    const maxT = config.blockSize;
+    this.activations = new SlotPool(this.name, 'head activations', (B, T) => activationLayout(B, T, C, V), maxT);
+    this.gradients = new SlotPool(this.name, 'an ln_f gradient', (B, T) => ({ dLnOut: B * T * C }), maxT);
     // dX [B,T,C] handed back by I; probs [B,T,V] for inference.
-    this.workspace = new Workspace((B, T) => ({ dX: B * T * C, probs: B * T * V }));
+    this.workspace = new Workspace((B, T) => ({ dX: B * T * C, probs: B * T * V }), maxT);
     this.pools = [this.activations, this.gradients];
   }
 

@@ -37,7 +37,8 @@ export interface Unit {
   /**
    * Forward of one micro-batch. slot null keeps no stash (inference, or a pass that will be recomputed).
    * input is the activation [B,T,C] (null for the embedding, which reads batch.tokens). Returns the output
-   * activation [B,T,C], owned by the unit and valid until its next forward, or for the head the mean loss.
+   * activation [B,T,C], owned by the unit and valid until its next forward (a recomputing segment reruns
+   * forwards inside I), or for the head the mean loss.
    */
   forward(slot: number | null, batch: MicroBatch, input: Float32Array | null): Float32Array | number;
   /**

@@ -17,16 +17,19 @@ export function layerNormForward(
 ): void {
   for (let n = 0; n < N; n++) {
     const row = n * C;
+    // One pass for both moments: double accumulators keep E[x^2] - mean^2 exact enough for float32 data.
     let sum = 0;
-    for (let c = 0; c < C; c++) sum += inp[row + c];
-    // Rounded once so the backward sees exactly the statistics the forward used.
-    const m = Math.fround(sum / C);
     let squares = 0;
     for (let c = 0; c < C; c++) {
-      const centred = inp[row + c] - m;
-      squares += centred * centred;
+      const value = inp[row + c];
+      sum += value;
+      squares += value * value;
     }
-    const s = Math.fround(1 / Math.sqrt(squares / C + LAYER_NORM_EPS));
+    const exactMean = sum / C;
+    const variance = Math.max(0, squares / C - exactMean * exactMean);
+    // Rounded once so the backward sees exactly the statistics the forward used.
+    const m = Math.fround(exactMean);
+    const s = Math.fround(1 / Math.sqrt(variance + LAYER_NORM_EPS));
     for (let c = 0; c < C; c++) out[row + c] = (inp[row + c] - m) * s * weight[c] + bias[c];
     mean[n] = m;
     rstd[n] = s;

@@ -1,3 +1,5 @@
+import { fastExp } from './exp.js';
+
 /**
  * Row softmax of scale * inp over [rows, cols]. With causal set, rows come in square [cols, cols] blocks
  * (one per batch and head) and row r sees only columns 0 ..= r mod cols; the masked columns are 0.
@@ -21,7 +23,7 @@ export function softmaxRow(out: Float32Array, inp: Float32Array, offset: number,
   const shift = scale * max;
   let sum = 0;
   for (let j = 0; j < count; j++) {
-    const e = Math.exp(scale * inp[offset + j] - shift);
+    const e = fastExp(scale * inp[offset + j] - shift);
     out[offset + j] = e;
     sum += e;
   }

@@ -1,0 +1,77 @@
+/**
+ * Pipeline speed-up on this machine: the reference model (4 layers, C=256, 4 heads, T=128, batch 32,
+ * 8 micro-batches) on one rank and on two ranks under each schedule; tokens/s, the speed-up against the
+ * ideal m·p/(m+p-1), and the measured pipeline time against the simulator fed with the measured costs.
+ * Run: npm run build && node dist/bench/pipeline.js [steps]
+ */
+import { pathToFileURL } from 'node:url';
+import { generateSchedule, type ScheduleName } from '../src/schedule/index.js';
+import { parseTrainOptions } from '../src/runtime/config.js';
+import { runTraining, type Corpus, type RunResult } from '../src/runtime/train.js';
+
+const vocabSize = 65;
+
+function referenceOptions(stages: number, schedule: ScheduleName, steps: number) {
+  return parseTrainOptions({
+    layers: 4, embd: 256, heads: 4, seqLen: 128, batchSize: 32, microbatches: 8, steps, lr: 3e-4, weightDecay: 0.1,
+    clip: 1, seed: 1, untied: false, stages, schedule, recompute: false, json: true,
+    ...(schedule === 'interleaved-1f1b' || schedule === 'zb-v' ? { chunks: 2 } : {}),
+  });
+}
+
+/** Uniformly random tokens: the speed of a step does not depend on what the text says. */
+function randomCorpus(rows: number): Corpus {
+  const make = (position: number) => {
+    let state = (position + 1) * 2654435761;
+    const next = () => ((state = (state * 1103515245 + 12345) >>> 0) >>> 16) % vocabSize;
+    return { inputs: Int32Array.from({ length: rows }, next), targets: Int32Array.from({ length: rows }, next) };
+  };
+  return { vocabSize, batch: make, validation: [make(-1)] };
+}
+
+async function run(stages: number, schedule: ScheduleName, steps: number): Promise<RunResult> {
+  const options = referenceOptions(stages, schedule, steps);
+  const generated = generateSchedule(schedule, { ranks: stages, microbatches: options.microbatches, ...(options.chunks ? { chunks: options.chunks } : {}) });
+  const config = { vocabSize, blockSize: options.seqLen, layers: options.layers, embd: options.embd, heads: options.heads, tied: true };
+  return runTraining({ options, config, schedule: generated, corpus: randomCorpus(options.batchSize * options.seqLen), start: { step: 0 } });
+}
+
+/** Mean over the steps after the first (which pays for start-up). */
+function steadyMean(result: RunResult, pick: (step: RunResult['steps'][number]) => number): number {
+  const steady = result.steps.slice(1);
+  return steady.reduce((sum, step) => sum + pick(step), 0) / steady.length;
+}
+
+export async function main(steps = 6): Promise<void> {
+  const single = await run(1, '1f1b', steps);
+  const singleTokens = steadyMean(single, (step) => step.tokensPerS);
+  const m = 8;
+  const p = 2;
+  const ideal = (m * p) / (m + p - 1);
+  console.log(`reference model, batch 32 = ${m} micro-batches of 4, ${steps} steps (means over steps 2..${steps})`);
+  console.log(`1 rank: ${singleTokens.toFixed(0)} tokens/s, ${(steadyMean(single, (step) => step.stepTimeS) * 1000).toFixed(1)} ms per step`);
+  console.log(`ideal 2-rank speed-up m·p/(m+p-1) = ${ideal.toFixed(3)}x; 90% of it = ${(0.9 * ideal).toFixed(3)}x`);
+  console.log('schedule           tokens/s  speed-up  of ideal  step ms  pipeline ms  simulated ms  measured/simulated  bubble (measured | simulated)');
+  const schedules: ScheduleName[] = ['1f1b', 'gpipe', 'interleaved-1f1b', 'zb-h1', 'zb-v', 'naive'];
+  for (const schedule of schedules) {
+    const result = await run(p, schedule, steps);
+    const tokens = steadyMean(result, (step) => step.tokensPerS);
+    const speedup = tokens / singleTokens;
+    const bubbles = (fractions: readonly number[]) => fractions.map((f) => `${(f * 100).toFixed(1)}%`).join(' ');
+    console.log(
+      [
+        schedule.padEnd(17),
+        tokens.toFixed(0).padStart(9),
+        `${speedup.toFixed(3)}x`.padStart(9),
+        `${((speedup / ideal) * 100).toFixed(1)}%`.padStart(9),
+        (steadyMean(result, (step) => step.stepTimeS) * 1000).toFixed(1).padStart(8),
+        (result.timeline.makespan * 1000).toFixed(1).padStart(12),
+        (result.ideal.makespan * 1000).toFixed(1).padStart(13),
+        (result.timeline.makespan / result.ideal.makespan).toFixed(3).padStart(19),
+        `  ${bubbles(result.timeline.bubbleFraction)} | ${bubbles(result.ideal.bubbleFraction)}`,
+      ].join(' '),
+    );
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) await main(Number(process.argv[2] ?? 6));

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import {
+  estimate, estimateJson, exportPlan, formatEstimate, loadHardwareFile, parseEstimateConfig, type Gpu, type Job,
+} from '../../planner/index.js';
+
+/** Options every planner command shares: a user hardware file and an export engine. */
+export interface PlannerOptions {
+  readonly hardware?: string;
+  readonly export?: string;
+  readonly json?: boolean;
+}
+
+/** GPUs from the hardware file the user named, if any. */
+export const userGpus = (options: PlannerOptions): Gpu[] =>
+  options.hardware === undefined ? [] : loadHardwareFile(options.hardware);
+
+/** Reads and parses an estimate config file. */
+export function readJob(path: string, options: PlannerOptions): Job {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read config file ${path}; give the path of an estimate config JSON file`);
+  }
+  return parseEstimateConfig(text, path, userGpus(options));
+}
+
+export function registerEstimate(program: Command): void {
+  program
+    .command('estimate')
+    .description('Predict memory per GPU, step time, TFLOP/s and MFU of one configuration.')
+    .requiredOption('--config <file>', 'estimate config JSON: { model, cluster, parallel, precision? }')
+    .option('--json', 'print the estimate as JSON')
+    .option('--hardware <file>', 'JSON file describing GPUs not in the catalogue')
+    .option('--export <engine>', 'print the configuration for megatron, deepspeed or torchtitan instead')
+    .action((options: PlannerOptions & { config: string }) => {
+      const job = readJob(options.config, options);
+      if (options.export !== undefined) {
+        process.stdout.write(exportPlan(job, options.export));
+        return;
+      }
+      const result = estimate(job);
+      process.stdout.write(options.json ? `${JSON.stringify(estimateJson(result), null, 2)}\n` : `${formatEstimate(result)}\n`);
+    });
+}

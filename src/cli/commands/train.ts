@@ -1,0 +1,105 @@
+/** `conveyor train`: a GPT trained across worker threads by a pipeline schedule (one rank with --stages 1). */
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { Presenter } from '../train-progress.js';
+import { reportJson, reportText } from '../train-report.js';
+import { UsageError } from '../../errors.js';
+import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '../../schedule/index.js';
+import { drawSvg, toChromeTrace } from '../../trace/index.js';
+import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
+import { parseFault } from '../../runtime/fault.js';
+import { runTraining } from '../../runtime/train.js';
+import { readCustomSchedule } from '../schedule-file.js';
+import { prepareData } from '../train-data.js';
+
+interface TrainFlags extends Record<string, unknown> {
+  readonly scheduleFile?: string;
+}
+
+function buildSchedule(options: TrainOptions, scheduleFile: string | undefined): Schedule {
+  if (scheduleFile !== undefined) {
+    const schedule = readCustomSchedule(scheduleFile, '--schedule-file');
+    if (schedule.microbatches !== options.microbatches) {
+      throw new UsageError(`--schedule-file ${scheduleFile} runs ${schedule.microbatches} micro-batches but --microbatches is ${options.microbatches}: make them agree`);
+    }
+    return schedule;
+  }
+  if (!isScheduleName(options.schedule)) {
+    throw new UsageError(`--schedule '${options.schedule}' is not one of ${scheduleNames.join(', ')} (or give --schedule-file FILE)`);
+  }
+  try {
+    return generateSchedule(options.schedule, {
+      ranks: options.stages,
+      microbatches: options.microbatches,
+      ...(options.chunks === undefined ? {} : { chunks: options.chunks }),
+    });
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`--schedule ${options.schedule} --stages ${options.stages} --microbatches ${options.microbatches}: ${error.message}`);
+    throw error;
+  }
+}
+
+function writeOutput(path: string, flag: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot write '${path}': ${(error as Error).message}`);
+  }
+}
+
+async function runTrain(flags: TrainFlags): Promise<void> {
+  const options = parseTrainOptions(flags);
+  const fault = parseFault(process.env.CONVEYOR_FAULT);
+  const schedule = buildSchedule(options, flags.scheduleFile);
+  const data = prepareData(options);
+  if (schedule.stages > data.config.layers + 2) {
+    throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
+  }
+  const presenter = new Presenter(options);
+  const result = await runTraining(
+    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, ...(fault ? { fault } : {}) },
+    {
+      onStart: (plan) => presenter.start(plan, data.description),
+      onStep: (record) => presenter.step(record),
+      onSave: (step, state) => data.save(step, state),
+    },
+  ).finally(() => presenter.stop());
+  if (options.save !== undefined) data.save(options.steps, result.state);
+  const accuracy = data.accuracy(result.state);
+  const extras = accuracy === undefined ? {} : { accuracy };
+  if (options.trace !== undefined) writeOutput(options.trace, '--trace', JSON.stringify(toChromeTrace(schedule, result.timeline)) + '\n');
+  if (options.svg !== undefined) writeOutput(options.svg, '--svg', drawSvg(schedule, result.timeline));
+  process.stdout.write(options.json ? JSON.stringify(reportJson(result, extras), null, 2) + '\n' : reportText(result, extras));
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('Train a GPT across worker threads with a pipeline schedule; prints loss, throughput and the measured bubble.')
+    .option('--data <file>', 'UTF-8 text file to learn (default: a built-in addition task)')
+    .option('--layers <n>', 'transformer blocks', '4')
+    .option('--embd <n>', 'embedding width C', '256')
+    .option('--heads <n>', 'attention heads', '4')
+    .option('--seq-len <n>', 'tokens per sequence T', '128')
+    .option('--batch-size <n>', 'sequences per optimizer step', '16')
+    .option('--microbatches <n>', 'micro-batches per step (gradients accumulate)', '4')
+    .option('--steps <n>', 'optimizer steps in all (a resumed run continues to this count)', '150')
+    .option('--lr <rate>', 'AdamW learning rate', '3e-4')
+    .option('--weight-decay <rate>', 'AdamW weight decay on matrices', '0.1')
+    .option('--clip <norm>', 'global gradient-norm clip', '1')
+    .option('--seed <n>', 'seed for initialisation and batches', '1337')
+    .option('--untied', 'an LM head of its own instead of the token embedding', false)
+    .option('--stages <p>', 'pipeline ranks (worker threads)', '2')
+    .addOption(new Option('--schedule <name>', `pipeline schedule: ${scheduleNames.join(', ')}`).default('1f1b'))
+    .option('--schedule-file <file>', 'a custom schedule (text grid or JSON, as `conveyor schedule --format json|text` writes)')
+    .option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)')
+    .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
+    .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
+    .option('--save <dir>', 'write a checkpoint here at the end')
+    .option('--save-every <k>', 'also write the checkpoint every k steps')
+    .option('--resume <dir>', 'continue from a checkpoint (any stage count or schedule)')
+    .option('--trace <file>', 'write the last step as Chrome trace JSON')
+    .option('--svg <file>', 'write the last step as an SVG Gantt chart')
+    .option('--json', 'print one JSON object at the end instead of the summary', false)
+    .action((flags: TrainFlags) => runTrain(flags));
+}

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+import { findGpu, type Gpu, type Precision } from './hardware.js';
+import { findPreset, validateModel, type ModelShape } from './model.js';
+import type { Job, ParallelPlan } from './plan.js';
+
+const positiveInteger = z.number().int().positive();
+
+const modelObject = z.strictObject({
+  name: z.string().optional(),
+  architecture: z.enum(['gpt', 'llama']).optional(),
+  layers: positiveInteger,
+  hidden: positiveInteger,
+  heads: positiveInteger,
+  kvHeads: positiveInteger.optional(),
+  ffnHidden: positiveInteger.optional(),
+  seqLength: positiveInteger,
+  vocab: positiveInteger,
+  tiedEmbeddings: z.boolean().optional(),
+});
+
+/** The `estimate --config` file: a contract other tools write. */
+export const estimateConfigSchema = z.strictObject({
+  model: z.union([z.string(), modelObject]),
+  cluster: z.strictObject({
+    gpu: z.string(),
+    gpus: positiveInteger,
+    /** This cluster's network per GPU per direction, GB/s, where it differs from the catalogue's (e.g. fewer NICs). */
+    interNodeBandwidthGBs: z.number().positive().optional(),
+  }),
+  parallel: z.strictObject({
+    tp: positiveInteger,
+    pp: positiveInteger,
+    dp: positiveInteger.optional(),
+    microBatchSize: positiveInteger,
+    globalBatchSize: positiveInteger,
+    virtualStages: positiveInteger.optional(),
+    schedule: z.string().optional(),
+    recompute: z.enum(['none', 'selective', 'full']),
+    sequenceParallel: z.boolean().optional(),
+    zero: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    flashAttention: z.boolean().optional(),
+    overlapGradReduce: z.boolean().optional(),
+  }),
+  precision: z.enum(['bf16', 'fp16', 'fp8']).optional(),
+  fp32Gradients: z.boolean().optional(),
+});
+
+export type EstimateConfig = z.infer<typeof estimateConfigSchema>;
+
+function resolveModel(model: EstimateConfig['model']): ModelShape {
+  if (typeof model === 'string') return findPreset(model);
+  const architecture = model.architecture ?? 'gpt';
+  return validateModel({
+    name: model.name ?? 'custom',
+    architecture,
+    layers: model.layers,
+    hidden: model.hidden,
+    heads: model.heads,
+    kvHeads: model.kvHeads ?? model.heads,
+    ffnHidden: model.ffnHidden ?? 4 * model.hidden,
+    seqLength: model.seqLength,
+    vocab: model.vocab,
+    tiedEmbeddings: model.tiedEmbeddings ?? architecture === 'gpt',
+  });
+}
+
+/** A model given as a preset id or as the JSON text of a shape (the `model` object of an estimate config). */
+export function parseModel(text: string, source: string): ModelShape {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = modelObject.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  return resolveModel(parsed.data);
+}
+
+/**
+ * bf16 (and fp8, whose master weights are bf16) accumulate and reduce gradients in fp32: Megatron-LM forces it for
+ * bf16, FSDP reduces in fp32 by default, DeepSpeed's bf16 optimizer accumulates in fp32. fp16 keeps 16-bit gradients.
+ */
+export const defaultFp32Gradients = (precision: Precision): boolean => precision !== 'fp16';
+
+/** A plan's parallel settings with the defaults filled in (dp from the GPU count, SP on under TP, 1F1B). */
+export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: number): ParallelPlan {
+  const schedule = parallel.schedule ?? '1f1b';
+  const defaultChunks = schedule === 'interleaved-1f1b' || schedule === 'zb-v' ? 2 : 1;
+  const dp = parallel.dp ?? gpus / (parallel.tp * parallel.pp);
+  if (!Number.isInteger(dp)) {
+    throw new UsageError(`tp × pp = ${parallel.tp * parallel.pp} must divide the GPU count ${gpus}, or give parallel.dp`);
+  }
+  return {
+    tp: parallel.tp,
+    pp: parallel.pp,
+    dp,
+    microBatchSize: parallel.microBatchSize,
+    globalBatchSize: parallel.globalBatchSize,
+    virtualStages: parallel.virtualStages ?? defaultChunks,
+    schedule,
+    recompute: parallel.recompute,
+    sequenceParallel: parallel.sequenceParallel ?? parallel.tp > 1,
+    zero: parallel.zero ?? 0,
+    flashAttention: parallel.flashAttention ?? true,
+    overlapGradReduce: parallel.overlapGradReduce ?? true,
+  };
+}
+
+/** Turns the parsed JSON of an estimate config into a job; `source` names the file in messages. */
+export function jobFromConfig(json: unknown, source: string, extraGpus: readonly Gpu[] = []): Job {
+  const parsed = estimateConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  const config = parsed.data;
+  const precision = config.precision ?? 'bf16';
+  const gpu = findGpu(config.cluster.gpu, extraGpus);
+  const network = config.cluster.interNodeBandwidthGBs;
+  return {
+    model: resolveModel(config.model),
+    gpu: network === undefined ? gpu : { ...gpu, interNodeBandwidth: network * 1e9 },
+    gpus: config.cluster.gpus,
+    parallel: resolveParallel(config.parallel, config.cluster.gpus),
+    precision,
+    fp32Gradients: config.fp32Gradients ?? defaultFp32Gradients(precision),
+  };
+}
+
+/** Parses the text of an estimate config file. */
+export function parseEstimateConfig(text: string, source: string, extraGpus: readonly Gpu[] = []): Job {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  return jobFromConfig(json, source, extraGpus);
+}

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+import type { Gpu } from './hardware.js';
+
+/** A user-defined GPU as written in a hardware file: human units (TFLOP/s, GiB, GB/s). */
+const gpuEntry = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().optional(),
+  peakTflopsBf16: z.number().positive(),
+  peakTflopsFp8: z.number().positive().optional(),
+  memoryGiB: z.number().positive(),
+  memoryBandwidthGBs: z.number().positive(),
+  intraNodeBandwidthGBs: z.number().positive(),
+  gpusPerNode: z.number().int().positive(),
+  interNodeBandwidthGBs: z.number().positive(),
+  gemmEfficiency: z.number().gt(0).lte(1).default(0.75),
+  sms: z.number().int().positive().default(132),
+});
+
+const hardwareFile = z.union([gpuEntry, z.array(gpuEntry).min(1), z.strictObject({ gpus: z.array(gpuEntry).min(1) })]);
+
+/** Parses the JSON text of a hardware file into GPUs; `source` names the file in messages. */
+export function parseHardware(text: string, source: string): Gpu[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`hardware file ${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = hardwareFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(
+      `hardware file ${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message} ` +
+        '(expected {id, peakTflopsBf16, memoryGiB, memoryBandwidthGBs, intraNodeBandwidthGBs, gpusPerNode, interNodeBandwidthGBs})',
+    );
+  }
+  const entries = Array.isArray(parsed.data) ? parsed.data : 'gpus' in parsed.data ? parsed.data.gpus : [parsed.data];
+  return entries.map((entry) => ({
+    id: entry.id,
+    name: entry.name ?? entry.id,
+    peakBf16: entry.peakTflopsBf16 * 1e12,
+    ...(entry.peakTflopsFp8 === undefined ? {} : { peakFp8: entry.peakTflopsFp8 * 1e12 }),
+    memoryBytes: entry.memoryGiB * 2 ** 30,
+    memoryBandwidth: entry.memoryBandwidthGBs * 1e9,
+    intraNodeBandwidth: entry.intraNodeBandwidthGBs * 1e9,
+    gpusPerNode: entry.gpusPerNode,
+    interNodeBandwidth: entry.interNodeBandwidthGBs * 1e9,
+    gemmEfficiency: entry.gemmEfficiency,
+    sms: entry.sms,
+  }));
+}
+
+/** Reads the hardware file the user named: the planner's only I/O. */
+export function loadHardwareFile(path: string): Gpu[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read hardware file ${path}; give the path of a JSON file describing your GPU`);
+  }
+  return parseHardware(text, path);
+}

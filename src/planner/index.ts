@@ -1,0 +1,20 @@
+/** The planner: from a model and a cluster to a hybrid-parallel plan, with memory and step time predicted. */
+export { gpuCatalogue, findGpu, peakFlops, type Gpu, type Precision } from './hardware.js';
+export { loadHardwareFile, parseHardware } from './hardware-file.js';
+export { modelPresets, findPreset, totalParameters, layerParameters, type ModelShape } from './model.js';
+export { microbatchesPerStep, type Job, type ParallelPlan, type Recompute, type ZeroStage } from './plan.js';
+export { modelFlopsPerStep, recomputeFlopsPerStep, layerForwardFlopsPerToken } from './flops.js';
+export {
+  activationBytesPerLayer, modelStateBytes, stageParameters, layersPerRank, type ActivationOptions,
+} from './memory.js';
+export { pipelineShape, type PipelineShape } from './pipeline.js';
+export { estimate, type Estimate, type MemoryBreakdown, type TimeBreakdown } from './estimate.js';
+export { jobFromConfig, parseEstimateConfig, parseModel, estimateConfigSchema, type EstimateConfig } from './config.js';
+export { searchPlans, type SearchRequest, type SearchResult } from './search.js';
+export { noPlanError, minimumCluster } from './infeasible.js';
+export { explain, type Explanation, type Finding, type Suggestion } from './explain.js';
+export { configOf, estimateJson, formatEstimate, formatPlanTable, formatExplanation, describePlan } from './report.js';
+export { megatronArguments, formatMegatronArguments } from './export/megatron.js';
+export { deepspeedConfig } from './export/deepspeed.js';
+export { torchtitanToml } from './export/torchtitan.js';
+export { exportPlan, exportEngines, exportLimits, isExportEngine, unknownEngine, type ExportEngine } from './export/render.js';

@@ -1,0 +1,48 @@
+import { UsageError } from '../errors.js';
+import { describePlan } from './report.js';
+import { searchPlans, type SearchRequest, type SearchResult } from './search.js';
+
+const GiB = 2 ** 30;
+/** Largest cluster the minimum-GPU search considers: 2^20 GPUs. */
+const MAX_GPUS = 2 ** 20;
+
+/** The leanest settings: memory only depends on these, so the minimum-GPU search needs no others. */
+const leanSettings: Partial<SearchRequest> = {
+  recompute: ['full'], zero: [1, 3], schedules: ['1f1b'], maxMicroBatchSize: 1, top: 1,
+};
+
+/**
+ * The smallest cluster of the same GPU (doubling from the request) on which some plan fits, keeping the global
+ * batch if it divides and otherwise growing it with the cluster; undefined past 2^20 GPUs.
+ */
+export function minimumCluster(request: SearchRequest): { gpus: number; globalBatchSize: number } | undefined {
+  for (let scale = 2; request.gpus * scale <= MAX_GPUS; scale *= 2) {
+    const gpus = request.gpus * scale;
+    for (const globalBatchSize of [request.globalBatchSize, request.globalBatchSize * scale]) {
+      const result = searchPlans({ ...request, ...leanSettings, tp: undefined, pp: undefined, gpus, globalBatchSize });
+      if (result.plans.length > 0) return { gpus, globalBatchSize };
+    }
+  }
+  return undefined;
+}
+
+/** A UsageError saying why no plan fits and what would be needed instead. */
+export function noPlanError(request: SearchRequest, result: SearchResult): UsageError {
+  const what = `${request.model.name} on ${request.gpus} × ${request.gpu.id} with global batch ${request.globalBatchSize}`;
+  if (result.leanest === undefined) {
+    return new UsageError(
+      `no way to split ${what}: the global batch must be a multiple of the data-parallel degree ` +
+        `(gpus / (tp × pp)) and tp must divide the ${request.model.heads} heads; try a global batch that is a multiple of ${request.gpus}`,
+    );
+  }
+  const leanest = result.leanest;
+  const need = minimumCluster(request);
+  const needed = need === undefined
+    ? `more than ${MAX_GPUS} GPUs of that kind would be needed; use a GPU with more memory`
+    : `at least ${need.gpus} GPUs of that kind are needed` +
+      (need.globalBatchSize === request.globalBatchSize ? '' : ` (with global batch ${need.globalBatchSize})`);
+  return new UsageError(
+    `no plan fits ${what}: the leanest (${describePlan(leanest.job)}) still needs ` +
+      `${(leanest.memory.total / GiB).toFixed(1)} GiB per GPU of ${(leanest.memory.capacity / GiB).toFixed(1)} GiB; ${needed}`,
+  );
+}

@@ -1,0 +1,44 @@
+import type { Gpu, Precision } from './hardware.js';
+import type { ModelShape } from './model.js';
+
+export type Recompute = 'none' | 'selective' | 'full';
+export type ZeroStage = 0 | 1 | 2 | 3;
+
+/** How one run is cut up: the knobs the search turns and `estimate` evaluates. */
+export interface ParallelPlan {
+  /** Tensor-parallel degree t. */
+  readonly tp: number;
+  /** Pipeline-parallel degree p (ranks in a pipeline). */
+  readonly pp: number;
+  /** Data-parallel degree d; gpus = t·p·d. */
+  readonly dp: number;
+  readonly microBatchSize: number;
+  /** Sequences per optimizer step across the whole cluster. */
+  readonly globalBatchSize: number;
+  /** Model chunks per pipeline rank v (interleaving); 1 for plain schedules. */
+  readonly virtualStages: number;
+  /** A schedule name of the schedule engine (e.g. 1f1b, gpipe, interleaved-1f1b). */
+  readonly schedule: string;
+  readonly recompute: Recompute;
+  readonly sequenceParallel: boolean;
+  readonly zero: ZeroStage;
+  /** Fused attention kernels that never store the s×s score matrix. */
+  readonly flashAttention: boolean;
+  /** Data-parallel gradient reduction issued in buckets during the last backward. */
+  readonly overlapGradReduce: boolean;
+}
+
+/** Everything one estimate needs. */
+export interface Job {
+  readonly model: ModelShape;
+  readonly gpu: Gpu;
+  readonly gpus: number;
+  readonly parallel: ParallelPlan;
+  readonly precision: Precision;
+  /** Gradients kept (and reduced) in fp32 instead of 16-bit: 18 instead of 16 bytes per parameter. */
+  readonly fp32Gradients: boolean;
+}
+
+/** Micro-batches each pipeline processes per step. */
+export const microbatchesPerStep = (parallel: ParallelPlan): number =>
+  parallel.globalBatchSize / (parallel.dp * parallel.microBatchSize);

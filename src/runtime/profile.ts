@@ -1,0 +1,37 @@
+/**
+ * Measured cost of each pipeline unit (forward + backward of one micro-batch), for balancing stages.
+ * All blocks share one shape, so one block is timed and its cost stands for each of them; the embedding
+ * and the head are timed on their own.
+ */
+import { performance } from 'node:perf_hooks';
+import { buildSegment, unitCount, type GPTConfig } from '../nn/index.js';
+
+const repeats = 3;
+
+/** Median seconds of F + B for the units [first, last) on a micro-batch of [B, T] tokens. */
+function timeSegment(config: GPTConfig, units: readonly [number, number], B: number, T: number): number {
+  const segment = buildSegment(config, 0, units);
+  const N = B * T;
+  const tokens = Int32Array.from({ length: N }, (_, i) => i % config.vocabSize); // [B, T]
+  const input = new Float32Array(N * config.embd).fill(0.01); // [B, T, C]
+  const gradient = new Float32Array(N * config.embd).fill(0.01); // [B, T, C]
+  const batch = { B, T, tokens, targets: tokens };
+  const times: number[] = [];
+  for (let run = 0; run <= repeats; run++) {
+    const start = performance.now();
+    segment.forward(0, batch, segment.takesTokens ? null : input);
+    segment.backward(0, segment.computesLoss ? 1 : gradient);
+    if (run > 0) times.push((performance.now() - start) / 1000); // run 0 warms up
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** Seconds of F + B per unit: [embedding, h.0 … h.L-1, head]. */
+export function profileUnitCosts(config: GPTConfig, B: number, T: number): number[] {
+  const count = unitCount(config);
+  const embedding = timeSegment(config, [0, 1], B, T);
+  const block = timeSegment(config, [1, 2], B, T);
+  const head = timeSegment(config, [count - 1, count], B, T);
+  return Array.from({ length: count }, (_, unit) => (unit === 0 ? embedding : unit === count - 1 ? head : block));
+}

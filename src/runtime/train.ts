@@ -1,0 +1,146 @@
+/**
+ * A training run end to end: the schedule and the stage split, the ranks, the steps, validation, the
+ * measured timeline against the simulator's, checkpoints. `--stages 1` is the same path with one rank.
+ */
+import { performance } from 'node:perf_hooks';
+import type { GPTConfig } from '../nn/index.js';
+import { validateSchedule } from '../schedule/index.js';
+import type { Schedule, Timeline } from '../schedule/types.js';
+import { UsageError } from '../errors.js';
+import { parameterChecksum } from './checksum.js';
+import type { TrainOptions } from './config.js';
+import type { Fault } from './fault.js';
+import { commSeconds, idealTimeline, measuredTimeline } from './measured.js';
+import { balancedPartition, partitionFromBlocks, stageCosts, type Partition } from './partition.js';
+import { Pipeline, type ModelState, type StepOutcome } from './pipeline.js';
+import { profileUnitCosts } from './profile.js';
+
+/** Token streams and how to draw batches from them; the run does not care where the text came from. */
+export interface Corpus {
+  readonly vocabSize: number;
+  /** The next training batch [B, T] (inputs and next-token targets); deterministic in (seed, position). */
+  batch(position: number): { readonly inputs: Int32Array; readonly targets: Int32Array };
+  /** A fixed held-out set of [B, T] batches. */
+  readonly validation: readonly { readonly inputs: Int32Array; readonly targets: Int32Array }[];
+}
+
+/** Where a run starts from: fresh (step 0) or a saved state. */
+export interface StartingPoint {
+  readonly step: number;
+  readonly state?: ModelState;
+}
+
+export interface StepRecord {
+  readonly step: number;
+  readonly loss: number;
+  readonly stepTimeS: number;
+  readonly tokensPerS: number;
+}
+
+export interface TrainHooks {
+  /** Before the first step: the split and each stage's measured cost. */
+  onStart?(plan: RunPlan): void;
+  onStep?(record: StepRecord): void;
+  /** After step `step`, when --save-every asks for it; must finish writing before training continues. */
+  onSave?(step: number, state: ModelState, position: number): Promise<void> | void;
+}
+
+export interface RunPlan {
+  readonly schedule: Schedule;
+  readonly partition: Partition;
+  /** Seconds of F + B of one micro-batch per stage, from profiling each unit. */
+  readonly stageCostS: readonly number[];
+}
+
+export interface RunResult {
+  readonly plan: RunPlan;
+  readonly steps: readonly StepRecord[];
+  readonly valLoss: number;
+  readonly state: ModelState;
+  readonly paramChecksum: string;
+  /** The last step, as measured. */
+  readonly timeline: Timeline;
+  /** The simulator fed with the measured per-action costs (steps after the first). */
+  readonly ideal: Timeline;
+  /** Per rank, seconds spent handing messages over in the last step. */
+  readonly commTimeS: readonly number[];
+  /** Per rank, over the whole run. */
+  readonly peakActivationBytes: readonly number[];
+}
+
+export interface RunSetup {
+  readonly options: TrainOptions;
+  readonly config: GPTConfig;
+  readonly schedule: Schedule;
+  readonly corpus: Corpus;
+  readonly start: StartingPoint;
+  readonly fault?: Fault;
+}
+
+function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, unitCosts: number[]): Partition {
+  if (options.partition !== undefined) return partitionFromBlocks(options.partition, config.layers, schedule.stages);
+  return balancedPartition(unitCosts, schedule.stages);
+}
+
+export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Promise<RunResult> {
+  const { options, config, schedule, corpus, start } = setup;
+  validateSchedule(schedule);
+  if (start.step >= options.steps) {
+    throw new UsageError(`the run already stands at step ${start.step}: ask for more --steps than ${start.step} to continue`);
+  }
+  const microbatchSize = options.batchSize / schedule.microbatches;
+  const unitCosts = profileUnitCosts(config, microbatchSize, options.seqLen);
+  const partition = choosePartition(options, config, schedule, unitCosts);
+  const plan: RunPlan = { schedule, partition, stageCostS: stageCosts(partition, unitCosts) };
+  hooks.onStart?.(plan);
+  const pipeline = await Pipeline.start({
+    config,
+    seed: options.seed,
+    microbatchSize,
+    seqLen: options.seqLen,
+    recompute: options.recompute,
+    weightDecay: options.weightDecay,
+    schedule,
+    partition,
+    ...(setup.fault ? { fault: setup.fault } : {}),
+  });
+  try {
+    if (start.state) await pipeline.load(start.state);
+    const steps: StepRecord[] = [];
+    const outcomes: StepOutcome[] = [];
+    const peakActivationBytes = new Array<number>(schedule.ranks).fill(0);
+    const tokensPerStep = options.batchSize * options.seqLen;
+    for (let step = start.step + 1; step <= options.steps; step++) {
+      const { inputs, targets } = corpus.batch(step - 1);
+      const began = performance.now();
+      const outcome = await pipeline.trainStep(step, inputs, targets, options.lr, options.clip);
+      const stepTimeS = (performance.now() - began) / 1000;
+      const record = { step, loss: outcome.loss, stepTimeS, tokensPerS: tokensPerStep / stepTimeS };
+      steps.push(record);
+      outcomes.push(outcome);
+      outcome.peakActivationBytes.forEach((bytes, rank) => (peakActivationBytes[rank] = Math.max(peakActivationBytes[rank]!, bytes)));
+      hooks.onStep?.(record);
+      if (hooks.onSave && options.saveEvery !== undefined && step % options.saveEvery === 0 && step < options.steps) {
+        await hooks.onSave(step, await pipeline.collect(), step);
+      }
+    }
+    const valLoss = await pipeline.evaluate(corpus.validation);
+    const state = await pipeline.collect();
+    const last = outcomes[outcomes.length - 1]!;
+    // The first step pays for allocation and compilation; the ideal is fed with the steady state when there is one.
+    const steady = outcomes.length > 1 ? outcomes.slice(1) : outcomes;
+    return {
+      plan,
+      steps,
+      valLoss,
+      state,
+      paramChecksum: parameterChecksum(state.tensors),
+      timeline: measuredTimeline(schedule, last),
+      ideal: idealTimeline(schedule, steady, pipeline.stashBytesPerStage),
+      commTimeS: commSeconds(last),
+      peakActivationBytes,
+    };
+  } finally {
+    await pipeline.close();
+  }
+}

@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = new URL('../../../bin/conveyor.js', import.meta.url).pathname;
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+const folder = mkdtempSync(join(tmpdir(), 'conveyor-planner-'));
+
+const writeJson = (name: string, value: unknown): string => {
+  const path = join(folder, name);
+  writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
+  return path;
+};
+
+const config = {
+  model: { layers: 80, hidden: 8192, heads: 64, kvHeads: 8, ffnHidden: 28672, seqLength: 4096, vocab: 128256 },
+  cluster: { gpu: 'h100-sxm', gpus: 64 },
+  parallel: { tp: 8, pp: 4, microBatchSize: 1, globalBatchSize: 512, recompute: 'selective', zero: 1 },
+};
+
+test('plan prints a ranked table and the best plan; --json carries the estimate fields', () => {
+  const text = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--seq-len', '4096', '--top', '3');
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /configurations fit/);
+  const rows = text.stdout.split('\n').filter((line) => /^\s*[123]\s+\d+\s+\d+\s+\d+/.test(line));
+  assert.equal(rows.length, 3);
+  assert.match(text.stdout, /headroom/);
+
+  const json = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--top', '2', '--json');
+  assert.equal(json.status, 0, json.stderr);
+  const body = JSON.parse(json.stdout) as { plans: Record<string, unknown>[] };
+  assert.equal(body.plans.length, 2);
+  for (const key of ['memoryGiB', 'stepTimeS', 'tflopsPerGpu', 'mfu', 'bubbleFraction']) assert.ok(key in body.plans[0]!, key);
+
+  // An export searches only what the engine runs: Megatron has no zero-bubble schedules.
+  const megatron = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--export', 'megatron');
+  assert.equal(megatron.status, 0, megatron.stderr);
+  assert.match(megatron.stdout, /--tensor-model-parallel-size \d+ \\\n/);
+});
+
+test('estimate --json prints the contract fields; --export prints engine configuration', () => {
+  const path = writeJson('config.json', config);
+  const result = run('estimate', '--config', path, '--json');
+  assert.equal(result.status, 0, result.stderr);
+  const body = JSON.parse(result.stdout) as { memoryGiB: Record<string, number> } & Record<string, number>;
+  for (const key of ['weights', 'gradients', 'optimizer', 'activations', 'total']) assert.equal(typeof body.memoryGiB[key], 'number', key);
+  for (const key of ['stepTimeS', 'tflopsPerGpu', 'mfu', 'bubbleFraction']) assert.equal(typeof body[key], 'number', key);
+  assert.ok(body['tflopsPerGpu']! >= body['mfu']! * 989 - 0.1); // recomputation FLOPs count in TFLOP/s, not in MFU
+
+  const megatron = run('estimate', '--config', path, '--export', 'megatron');
+  assert.equal(megatron.status, 0, megatron.stderr);
+  assert.match(megatron.stdout, /--tensor-model-parallel-size 8/);
+  const fullPath = writeJson('full.json', { ...config, parallel: { ...config.parallel, recompute: 'full' } });
+  const deepspeed = run('estimate', '--config', fullPath, '--export', 'deepspeed');
+  assert.equal((JSON.parse(deepspeed.stdout) as Record<string, number>)['train_batch_size'], 512);
+  const shardedPath = writeJson('sharded.json', { ...config, parallel: { ...config.parallel, zero: 3 } });
+  assert.match(run('estimate', '--config', shardedPath, '--export', 'torchtitan').stdout, /pipeline_parallel_degree = 4/);
+});
+
+test('explain names the problem and a change with its predicted effect', () => {
+  const path = writeJson('oom.json', { ...config, parallel: { ...config.parallel, tp: 2, pp: 2, recompute: 'none', zero: 0 } });
+  const result = run('explain', '--config', path);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /over by \d+\.\d GiB/);
+  assert.match(result.stdout, /- .+: \d+\.\d GiB of 80\.0 GiB \((fits|does not fit)\), step \d+\.\d+ s \([+-]\d+\.\d%\)/);
+});
+
+test('bad input exits 2 with one line naming the mistake', () => {
+  const cases: [string[], RegExp][] = [
+    [['plan', '--model', 'llama3-70b', '--gpu', 'h100', '--gpus', '64', '--global-batch', '512'], /unknown GPU 'h100'.*h100-sxm/],
+    [['plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '0', '--global-batch', '512'], /--gpus must be a positive integer/],
+    [['plan', '--model', 'llama9', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], /unknown model 'llama9'/],
+    [['plan', '--model', 'llama3-405b', '--gpu', 'a100-40gb', '--gpus', '8', '--global-batch', '64'], /at least \d+ GPUs of that kind/],
+    [['estimate', '--config', join(folder, 'missing.json')], /cannot read config file/],
+    [['estimate', '--config', writeJson('broken.json', '{ "model": ')], /not valid JSON/],
+    [['estimate', '--config', writeJson('bad.json', { ...config, parallel: { ...config.parallel, tp: -1 } })], /parallel\.tp/],
+    [['estimate', '--config', writeJson('odd.json', { ...config, parallel: { ...config.parallel, tp: 3 } })], /must divide/],
+    [['estimate', '--config', writeJson('c.json', config), '--export', 'jax'], /unknown export 'jax'/],
+  ];
+  for (const [args, message] of cases) {
+    const result = run(...args);
+    assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, message);
+  }
+});
+
+test('a GPU from a hardware file can be planned on', () => {
+  const hardware = writeJson('gpu.json', {
+    id: 'my-gpu', peakTflopsBf16: 500, memoryGiB: 96, memoryBandwidthGBs: 3000, intraNodeBandwidthGBs: 400,
+    gpusPerNode: 4, interNodeBandwidthGBs: 50,
+  });
+  const result = run('plan', '--model', 'llama3-8b', '--gpu', 'my-gpu', '--hardware', hardware, '--gpus', '8', '--global-batch', '64', '--json', '--top', '1');
+  assert.equal(result.status, 0, result.stderr);
+  const bad = writeJson('gpu-bad.json', { id: 'x', memoryGiB: 1 });
+  const failure = run('plan', '--model', 'llama3-8b', '--gpu', 'x', '--hardware', bad, '--gpus', '8', '--global-batch', '8');
+  assert.equal(failure.status, 2);
+  assert.match(failure.stderr, /hardware file .*peakTflopsBf16/);
+});
