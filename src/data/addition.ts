@@ -1,5 +1,6 @@
 import { CharTokenizer } from './tokenizer.js';
 import { SplitMix32 } from './random.js';
+import { argmax } from './sampling.js';
 
 /**
  * The built-in task: fixed-width integer addition, one problem per line, the sum written least
@@ -88,10 +89,13 @@ export function heldOutProblems(task: AdditionTask, count: number, seed: number,
 export type NextTokenScores = (contexts: Int32Array, rows: number, length: number) => Float32Array;
 
 export interface AdditionScore {
+  /** Problems with every answer digit right. */
   readonly correct: number;
   readonly total: number;
-  /** correct / total */
+  /** correct / total: exact match */
   readonly accuracy: number;
+  /** Answer digits right where they stand, over all problems: 0.1 is chance; it rises before exact match does. */
+  readonly digitAccuracy: number;
 }
 
 /**
@@ -120,25 +124,15 @@ export function additionAccuracy(
     }
     for (let row = 0; row < rows; row++) sequences[row * width + length] = argmax(scores.subarray(row * tokenizer.vocabSize, (row + 1) * tokenizer.vocabSize));
   }
-  const correct = problems.filter((problem, row) =>
-    tokenizer.decode(sequences.subarray(row * width + promptLength, (row + 1) * width)) === additionAnswer(task, problem),
-  ).length;
-  return { correct, total: rows, accuracy: rows === 0 ? 0 : correct / rows };
-}
-
-/** The last position of each row: values [rows, length, width] -> [rows, width] (e.g. next-token probabilities). */
-export function lastPosition(values: Float32Array, rows: number, length: number, width: number): Float32Array {
-  if (values.length !== rows * length * width) throw new RangeError(`${values.length} values are not [${rows}, ${length}, ${width}]`);
-  const last = new Float32Array(rows * width);
-  for (let row = 0; row < rows; row++) last.set(values.subarray(((row + 1) * length - 1) * width, (row + 1) * length * width), row * width);
-  return last;
-}
-
-/** Index of the largest value; the first one on ties, as greedy decoding conventionally picks. */
-export function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
+  let correct = 0;
+  let correctDigits = 0;
+  problems.forEach((problem, row) => {
+    const answer = tokenizer.decode(sequences.subarray(row * width + promptLength, (row + 1) * width));
+    const expected = additionAnswer(task, problem);
+    if (answer === expected) correct++;
+    for (let d = 0; d < answerLength; d++) if (answer[d] === expected[d]) correctDigits++;
+  });
+  return { correct, total: rows, accuracy: rows === 0 ? 0 : correct / rows, digitAccuracy: rows === 0 ? 0 : correctDigits / (rows * answerLength) };
 }
 
 function pad(value: number, width: number): string {

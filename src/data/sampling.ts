@@ -1,4 +1,3 @@
-import { argmax } from './addition.js';
 import { SplitMix32 } from './random.js';
 
 /** Next-token probabilities [V] after a context of token ids. */
@@ -41,4 +40,19 @@ export function generateTokens(prompt: Int32Array, options: GenerationOptions, n
     sequence[length] = temperature === 0 ? argmax(probabilities) : sampleToken(probabilities, temperature, random);
   }
   return sequence.subarray(prompt.length);
+}
+
+/** The last position of each row: values [rows, length, width] -> [rows, width] (e.g. next-token probabilities). */
+export function lastPosition(values: Float32Array, rows: number, length: number, width: number): Float32Array {
+  if (values.length !== rows * length * width) throw new RangeError(`${values.length} values are not [${rows}, ${length}, ${width}]`);
+  const last = new Float32Array(rows * width);
+  for (let row = 0; row < rows; row++) last.set(values.subarray(((row + 1) * length - 1) * width, (row + 1) * length * width), row * width);
+  return last;
+}
+
+/** Index of the largest value; the first one on ties, as greedy decoding conventionally picks. */
+export function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
 }

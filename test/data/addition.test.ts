@@ -8,7 +8,6 @@ import {
   additionText,
   additionTokenizer,
   heldOutProblems,
-  lastPosition,
   type AdditionProblem,
   type NextTokenScores,
 } from '../../src/data/addition.js';
@@ -75,15 +74,18 @@ test('accuracy is exact match by greedy decoding, checked against hand-made orac
   const digits = 3;
   const problems = additionProblems({ digits }, 300, 11);
   const perfect = oracle(digits, () => false);
-  assert.deepEqual(additionAccuracy({ digits }, problems, perfect.scores), { correct: 300, total: 300, accuracy: 1 });
+  assert.deepEqual(additionAccuracy({ digits }, problems, perfect.scores), { correct: 300, total: 300, accuracy: 1, digitAccuracy: 1 });
   assert.deepEqual(perfect.calls, [8, 9, 10, 11]); // "123+456=" then one more token per answer digit
   const oddA = problems.filter((p) => p.a % 2 === 1).length;
   const wrongWhenEven = oracle(digits, (p) => p.a % 2 === 0);
   assert.equal(additionAccuracy({ digits }, problems, wrongWhenEven.scores).correct, oddA);
   // One wrong digit, the last one written, is enough to fail a problem.
   const lastDigitWrongWhenEven = oracle(digits, (p, index) => p.a % 2 === 0 && index === digits);
-  assert.equal(additionAccuracy({ digits }, problems, lastDigitWrongWhenEven.scores).correct, oddA);
-  assert.equal(additionAccuracy({ digits }, problems, oracle(digits, () => true).scores).accuracy, 0);
+  const lastDigitScore = additionAccuracy({ digits }, problems, lastDigitWrongWhenEven.scores);
+  assert.equal(lastDigitScore.correct, oddA);
+  assert.equal(lastDigitScore.digitAccuracy, (300 * 4 - (300 - oddA)) / (300 * 4)); // one digit of four wrong per even a
+  const allWrong = additionAccuracy({ digits }, problems, oracle(digits, () => true).scores);
+  assert.deepEqual([allWrong.accuracy, allWrong.digitAccuracy], [0, 0]);
 });
 
 test('a callback returning the wrong number of logits is refused', () => {
@@ -109,10 +111,4 @@ test('held-out problems are distinct and never among the given ones', () => {
     { numRuns: 20 },
   );
   assert.throws(() => heldOutProblems({ digits: 1 }, 60, 0, []), RangeError); // 100 problems in all
-});
-
-test('lastPosition picks position length-1 of every row', () => {
-  const values = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i); // [rows 2, length 3, width 4]
-  assert.deepEqual([...lastPosition(values, 2, 3, 4)], [8, 9, 10, 11, 20, 21, 22, 23]);
-  assert.throws(() => lastPosition(values, 2, 4, 4), RangeError);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateTokens, sampleToken } from '../../src/data/sampling.js';
+import { generateTokens, lastPosition, sampleToken } from '../../src/data/sampling.js';
 import { SplitMix32 } from '../../src/data/random.js';
 
 /** Draw frequencies must match the expected distribution within 4 standard deviations. */
@@ -40,4 +40,10 @@ test('generation extends the prompt from the most recent contextLength tokens; t
   assert.deepEqual([...generateTokens(Int32Array.of(1), { count: 0, temperature: 1, seed: 0, contextLength: 3 }, model)], []);
   // A certain model leaves nothing to chance at any temperature.
   assert.deepEqual([...generateTokens(Int32Array.of(1, 2), { count: 4, temperature: 1.5, seed: 9, contextLength: 3 }, model)], [3, 6, 4, 6]);
+});
+
+test('lastPosition picks position length-1 of every row', () => {
+  const values = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i); // [rows 2, length 3, width 4]
+  assert.deepEqual([...lastPosition(values, 2, 3, 4)], [8, 9, 10, 11, 20, 21, 22, 23]);
+  assert.throws(() => lastPosition(values, 2, 4, 4), RangeError);
 });

@@ -1,8 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { loadParameters, readCheckpointSpec } from '../../checkpoint/checkpoint.js';
-import { lastPosition } from '../../data/addition.js';
-import { generateTokens } from '../../data/sampling.js';
+import { generateTokens, lastPosition } from '../../data/sampling.js';
 import { buildSegment } from '../../nn/segment.js';
 
 interface SampleOptions {
