@@ -1,16 +1,17 @@
-/** A token stream as the training run sees it: seeded training batches and a fixed validation set. */
-import { sampleBatch, splitTokens, validationBatches } from '../data/batches.js';
+/** Training data as the run sees it: seeded training batches and a fixed validation set. */
+import { sampleBatch, validationBatches } from '../data/batches.js';
+import type { TrainingData } from '../data/training-data.js';
 import type { Corpus } from './train.js';
 
 /** Validation batches per run: enough windows for a stable loss, few enough to keep the end of a run short. */
 const validationBatchCount = 4;
 
-export function corpusFromTokens(tokens: Int32Array, vocabSize: number, batchSize: number, seqLen: number, seed: number): Corpus {
-  const split = splitTokens(tokens);
-  const shape = { batchSize, seqLen };
+/** Windows start on multiples of data.alignment (line starts for the built-in task), so every position sees the same part of a line. */
+export function corpusFromData(data: TrainingData, batchSize: number, seqLen: number, seed: number): Corpus {
+  const shape = { batchSize, seqLen, alignment: data.alignment };
   return {
-    vocabSize,
-    batch: (position) => sampleBatch(split.train, shape, seed, position),
-    validation: validationBatches(split.validation, shape, validationBatchCount),
+    vocabSize: data.tokenizer.vocabSize,
+    batch: (position) => sampleBatch(data.train, shape, seed, position),
+    validation: validationBatches(data.validation, shape, validationBatchCount),
   };
 }
