@@ -36,6 +36,7 @@ test('train --json reports the fields other tools read, per rank where it says s
   }
   for (const fraction of [...report.bubbleFraction, ...report.simulatedBubbleFraction]) assert.ok(fraction >= 0 && fraction < 1);
   assert.ok(report.accuracy >= 0 && report.accuracy <= 1);
+  assert.ok(report.digitAccuracy >= report.accuracy && report.digitAccuracy <= 1);
 });
 
 test('one rank and two ranks train the same model, bit for bit', () => {

@@ -4,7 +4,7 @@
  * A full copy of the model on the coordinator ("host model") carries weights between checkpoints and ranks.
  */
 import { readCheckpointSpec, resumeTraining, saveCheckpoint } from '../checkpoint/checkpoint.js';
-import { additionAccuracy, type NextTokenScores } from '../data/addition.js';
+import { additionAccuracy, type AdditionScore, type NextTokenScores } from '../data/addition.js';
 import { lastPosition } from '../data/sampling.js';
 import { additionTrainingData, textTrainingData, type TrainingData } from '../data/training-data.js';
 import { UsageError } from '../errors.js';
@@ -22,8 +22,8 @@ export interface TrainData {
   readonly description: string;
   /** Writes the checkpoint for `step` to --save (atomically). */
   save(step: number, state: ModelState): void;
-  /** Exact-match accuracy of the trained model on held-out problems of the built-in task; undefined for a text file. */
-  accuracy(state: ModelState): number | undefined;
+  /** Accuracy of the trained model on held-out problems of the built-in task; undefined for a text file. */
+  accuracy(state: ModelState): AdditionScore | undefined;
 }
 
 const builtinSource = 'builtin:addition';
@@ -110,7 +110,7 @@ export function prepareData(options: TrainOptions): TrainData {
     accuracy(state) {
       if (!data.addition) return undefined;
       loadHost(host, state);
-      return additionAccuracy(data.addition.task, data.addition.problems, nextTokenScores(host, config.vocabSize)).accuracy;
+      return additionAccuracy(data.addition.task, data.addition.problems, nextTokenScores(host, config.vocabSize));
     },
   };
 }

@@ -5,8 +5,9 @@ import { unitsPerStage } from '../runtime/partition.js';
 import type { RunResult } from '../runtime/train.js';
 
 export interface RunExtras {
-  /** Exact-match accuracy on the built-in task, when the run used it. */
+  /** On the built-in task, when the run used it: whole answers right, and answer digits right. */
   readonly accuracy?: number;
+  readonly digitAccuracy?: number;
 }
 
 function mean(values: readonly number[]): number {
@@ -32,7 +33,7 @@ export function reportJson(result: RunResult, extras: RunExtras): Record<string,
     tokensPerS: mean(steady(result.steps).map((step) => step.tokensPerS)),
     stepTimeS: mean(stepTimes),
     valLoss: result.valLoss,
-    ...(extras.accuracy === undefined ? {} : { accuracy: extras.accuracy }),
+    ...(extras.accuracy === undefined ? {} : { accuracy: extras.accuracy, digitAccuracy: extras.digitAccuracy }),
     paramChecksum: result.paramChecksum,
     stages: schedule.ranks,
     schedule: schedule.name,
@@ -65,7 +66,7 @@ export function reportText(result: RunResult, extras: RunExtras): string {
   const last = result.steps[result.steps.length - 1]!;
   lines.push(
     `trained ${result.steps.length} steps: loss ${last.loss.toFixed(4)}, validation loss ${result.valLoss.toFixed(4)}` +
-      (extras.accuracy === undefined ? '' : `, accuracy ${(extras.accuracy * 100).toFixed(1)}%`),
+      (extras.accuracy === undefined ? '' : `, sums right ${(extras.accuracy * 100).toFixed(1)}%, answer digits right ${(extras.digitAccuracy! * 100).toFixed(1)}%`),
   );
   lines.push(`${Math.round(json.tokensPerS as number)} tokens/s, ${((json.stepTimeS as number) * 1000).toFixed(1)} ms per step (steps after the first)`);
   lines.push(`parameters sha256 ${result.paramChecksum.slice(0, 16)}…`);

@@ -65,8 +65,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     },
   ).finally(() => presenter.stop());
   if (options.save !== undefined) data.save(options.steps, result.state);
-  const accuracy = data.accuracy(result.state);
-  const extras = accuracy === undefined ? {} : { accuracy };
+  const score = data.accuracy(result.state);
+  const extras = score === undefined ? {} : { accuracy: score.accuracy, digitAccuracy: score.digitAccuracy };
   if (options.trace !== undefined) writeOutput(options.trace, '--trace', JSON.stringify(toChromeTrace(schedule, result.timeline)) + '\n');
   if (options.svg !== undefined) writeOutput(options.svg, '--svg', drawSvg(schedule, result.timeline));
   process.stdout.write(options.json ? JSON.stringify(reportJson(result, extras), null, 2) + '\n' : reportText(result, extras));
