@@ -83,7 +83,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--seq-len <n>', 'tokens per sequence T', '128')
     .option('--batch-size <n>', 'sequences per optimizer step', '16')
     .option('--microbatches <n>', 'micro-batches per step (gradients accumulate)', '4')
-    .option('--steps <n>', 'optimizer steps in all (a resumed run continues to this count)', '150')
+    .option('--steps <n>', 'optimizer steps in all (a resumed run continues to this count)', '100')
     .option('--lr <rate>', 'AdamW learning rate', '3e-4')
     .option('--weight-decay <rate>', 'AdamW weight decay on matrices', '0.1')
     .option('--clip <norm>', 'global gradient-norm clip', '1')
