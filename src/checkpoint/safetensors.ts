@@ -65,7 +65,8 @@ export function encodeSafetensors(
   metadata: Readonly<Record<string, string>> = {},
   data: Uint8Array = tensorBytes(tensors),
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" must become a key, not replace the object's prototype.
+  const header: Record<string, unknown> = Object.create(null);
   if (Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
   let offset = 0;
   for (const { name, shape, data: values } of tensors) {

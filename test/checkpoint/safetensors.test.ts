@@ -71,6 +71,17 @@ test('any set of tensors and metadata round-trips bit for bit', () => {
   );
 });
 
+test('a tensor may be named like an object property ("__proto__", "constructor")', () => {
+  const tensors: NamedTensor[] = [
+    { name: '__proto__', shape: [1], data: Float32Array.of(1.5) },
+    { name: 'constructor', shape: [2], data: Float32Array.of(-2, 3) },
+  ];
+  const decoded = decodeSafetensors(encodeSafetensors(tensors), 'names.safetensors');
+  assert.deepEqual([...decoded.tensors.keys()], ['__proto__', 'constructor']);
+  assert.deepEqual([...decoded.tensors.get('__proto__')!.data], [1.5]);
+  assert.deepEqual([...decoded.tensors.get('constructor')!.data], [-2, 3]);
+});
+
 test('a file cut short anywhere is a usage error naming the file, never a partial read', () => {
   fc.assert(
     fc.property(tensorSets, fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (tensors, cut) => {
