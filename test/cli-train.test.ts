@@ -46,6 +46,17 @@ test('one rank and two ranks train the same model, bit for bit', () => {
   assert.equal(two.paramChecksum, one.paramChecksum);
 });
 
+test('a schedule printed by `conveyor schedule --format json` trains like the generated one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conveyor-'));
+  const file = join(dir, 'zb-h1.json');
+  const printed = conveyor(['schedule', '--schedule', 'zb-h1', '--stages', '2', '--microbatches', '4', '--format', 'json', '--out', file]);
+  assert.equal(printed.status, 0, printed.stderr);
+  const custom = trainJson(['--steps', '2', '--schedule-file', file]);
+  const generated = trainJson(['--steps', '2', '--schedule', 'zb-h1']);
+  assert.equal(custom.schedule, 'zb-h1');
+  assert.equal(custom.paramChecksum, generated.paramChecksum);
+});
+
 test('invalid combinations are refused up front with what would work, exit code 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'conveyor-'));
   const empty = join(dir, 'empty.txt');

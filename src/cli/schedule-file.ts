@@ -4,7 +4,23 @@ import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseSchedule, scheduleFromJson, type Schedule } from '../schedule/index.js';
 
-/** `flag` names the option the path came from, for the error message. */
+/** What `conveyor schedule --format json` prints: the name and each rank's actions as text. */
+interface ScheduleSummary {
+  readonly schedule: string;
+  readonly order: readonly string[];
+}
+
+function isScheduleSummary(value: unknown): value is ScheduleSummary {
+  const record = value as Partial<ScheduleSummary> | null;
+  return typeof record === 'object' && record !== null && typeof record.schedule === 'string' && Array.isArray(record.order) && record.order.every((row) => typeof row === 'string');
+}
+
+/** The summary's rows in the text form, so the text parser checks them. */
+function summaryText(summary: ScheduleSummary): string {
+  return summary.order.map((row, rank) => `rank ${rank}: ${row}`).join('\n');
+}
+
+/** `flag` names the option the path came from, for the error message; takes the text form, the schedule JSON, or `conveyor schedule --format json` output. */
 export function readCustomSchedule(path: string, flag: string): Schedule {
   let text: string;
   try {
@@ -21,7 +37,7 @@ export function readCustomSchedule(path: string, flag: string): Schedule {
     } catch (error) {
       throw new UsageError(`not valid JSON (${(error as Error).message})`);
     }
-    return scheduleFromJson(value);
+    return isScheduleSummary(value) ? parseSchedule(summaryText(value), value.schedule) : scheduleFromJson(value);
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(`${flag} ${path}: ${error.message}`);
     throw error;

@@ -91,7 +91,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--untied', 'an LM head of its own instead of the token embedding', false)
     .option('--stages <p>', 'pipeline ranks (worker threads)', '2')
     .addOption(new Option('--schedule <name>', `pipeline schedule: ${scheduleNames.join(', ')}`).default('1f1b'))
-    .option('--schedule-file <file>', 'a custom schedule (text grid or JSON, as `conveyor schedule --format json|text` writes)')
+    .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, or what `conveyor schedule --format json` prints')
     .option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)')
     .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
     .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
