@@ -1,6 +1,7 @@
 /** What a training run shows while it runs: a progress bar on a terminal, a line per step otherwise. */
 import { SingleBar } from 'cli-progress';
 import type { TrainOptions } from '../runtime/config.js';
+import { unitsPerStage } from '../runtime/partition.js';
 import type { RunPlan, StepRecord } from '../runtime/train.js';
 
 export class Presenter {
@@ -13,7 +14,7 @@ export class Presenter {
   start(plan: RunPlan, description: string): void {
     const { schedule } = plan;
     const stageCosts = plan.stageCostS.map((cost) => `${(cost * 1000).toFixed(1)}`).join(' / ');
-    const split = plan.partition.starts.slice(1).map((end, stage) => end - plan.partition.starts[stage]!);
+    const split = unitsPerStage(plan.partition);
     this.say(`${description}`);
     this.say(
       `${schedule.name} on ${schedule.ranks} rank${schedule.ranks > 1 ? 's' : ''}, ${schedule.stages} stages, ${schedule.microbatches} micro-batches; ` +

@@ -1,6 +1,7 @@
 /** How a finished training run is shown: the JSON object other tools read, and the terminal summary. */
 import type { Schedule } from '../schedule/index.js';
 import { drawTextGrid } from '../trace/index.js';
+import { percent } from '../trace/summary.js';
 import { unitsPerStage } from '../runtime/partition.js';
 import type { RunResult } from '../runtime/train.js';
 
@@ -66,7 +67,7 @@ export function reportText(result: RunResult, extras: RunExtras): string {
   const last = result.steps[result.steps.length - 1]!;
   lines.push(
     `trained ${result.steps.length} steps: loss ${last.loss.toFixed(4)}, validation loss ${result.valLoss.toFixed(4)}` +
-      (extras.accuracy === undefined ? '' : `, sums right ${(extras.accuracy * 100).toFixed(1)}%, answer digits right ${(extras.digitAccuracy! * 100).toFixed(1)}%`),
+      (extras.accuracy === undefined ? '' : `, sums right ${percent(extras.accuracy)}, answer digits right ${percent(extras.digitAccuracy!)}`),
   );
   lines.push(`${Math.round(json.tokensPerS as number)} tokens/s, ${((json.stepTimeS as number) * 1000).toFixed(1)} ms per step (steps after the first)`);
   lines.push(`parameters sha256 ${result.paramChecksum.slice(0, 16)}…`);
@@ -80,8 +81,8 @@ export function reportText(result: RunResult, extras: RunExtras): string {
       stages.join(','),
       stages.map((stage) => blocks[stage]).join(','),
       stages.map((stage) => `${(result.plan.stageCostS[stage]! * 1000).toFixed(1)} ms`).join(','),
-      `${(result.timeline.bubbleFraction[rank]! * 100).toFixed(1)}%`,
-      `${(result.ideal.bubbleFraction[rank]! * 100).toFixed(1)}%`,
+      percent(result.timeline.bubbleFraction[rank]!),
+      percent(result.ideal.bubbleFraction[rank]!),
       `${(result.commTimeS[rank]! * 1000).toFixed(2)} ms`,
       megabytes(result.peakActivationBytes[rank]!),
     ];
