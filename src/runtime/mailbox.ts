@@ -23,6 +23,10 @@ export class Mailbox {
     }
   }
 
+  has(key: string): boolean {
+    return this.arrived.has(key);
+  }
+
   receive(key: string): Promise<Float32Array> {
     const data = this.arrived.get(key);
     if (data) {

@@ -9,7 +9,7 @@ import type { Schedule } from '../schedule/types.js';
 import type { Fault } from './fault.js';
 import type { Partition } from './partition.js';
 import type { CoordinatorMessage, MeasuredAction, NamedMoments, NamedTensor, RankReply, RankSetup } from './protocol.js';
-import { RankPool } from './ranks.js';
+import { pollMilliseconds, RankPool } from './ranks.js';
 
 export interface PipelineOptions {
   readonly config: GPTConfig;
@@ -76,6 +76,7 @@ export class Pipeline {
         owner === rank ? [{ stage, units: [partition.starts[stage]!, partition.starts[stage + 1]!] as const }] : [],
       ),
       order: schedule.order[rank]!,
+      pollMs: pollMilliseconds(schedule.ranks),
       ...(options.fault ? { fault: options.fault } : {}),
     });
     const pool = new RankPool(new URL('./worker.js', import.meta.url), schedule.ranks, setup);

@@ -20,6 +20,8 @@ export interface RankSetup {
   readonly stages: readonly { readonly stage: number; readonly units: readonly [number, number] }[];
   /** This rank's action list, exactly as the schedule engine generated it. */
   readonly order: readonly Action[];
+  /** Milliseconds to busy-poll for an awaited peer message before sleeping (0: sleep at once). */
+  readonly pollMs: number;
   readonly fault?: Fault;
 }
 

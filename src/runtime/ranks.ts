@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 
 /**
@@ -38,6 +39,20 @@ export function describeProgress(progress: Int32Array, rank: number): string {
 export function stallSeconds(): number {
   const value = Number(process.env.CONVEYOR_STALL_SECONDS ?? 120);
   return Number.isFinite(value) && value > 0 ? value : 120;
+}
+
+/**
+ * Milliseconds a rank busy-polls its peers' ports for an awaited message before it sleeps. An idle vCPU is
+ * descheduled by the hypervisor and comes back slower, so with a core per rank polling pays (measured in
+ * docs/benchmarks.md); with more ranks than cores a polling rank would take a core from a computing one.
+ */
+export function pollMilliseconds(ranks: number): number {
+  const override = process.env.CONVEYOR_POLL_MS;
+  if (override !== undefined && override !== '') {
+    const value = Number(override);
+    if (Number.isFinite(value) && value >= 0) return value;
+  }
+  return ranks <= availableParallelism() ? 50 : 0;
 }
 
 export interface RankMessage {

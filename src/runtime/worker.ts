@@ -3,7 +3,7 @@
  * action list the schedule engine generated for it. Activations go forward and gradients back through
  * MessagePorts to the ranks that own the neighbouring stages; a send never waits for the receiver.
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import {
   AdamW,
@@ -59,7 +59,7 @@ class RankRunner {
     this.optimizer = new AdamW(this.parameters, { weightDecay: setup.weightDecay });
     this.progress = new Int32Array(setup.progress);
     this.slot = setup.rank * progressFields;
-    setup.peers.forEach((port) => port?.on('message', (message: PeerMessage) => this.mailbox.deliver(mailKey(message.payload, message.stage, message.microbatch), message.data)));
+    setup.peers.forEach((port) => port?.on('message', (message: PeerMessage) => this.deliver(message)));
   }
 
   ready(): RankReply {
@@ -141,9 +141,25 @@ class RankRunner {
 
   /** F: the activation from the previous stage (null on stage 0); B and I: the gradient from the next stage, or the loss scale on the last. */
   private receiveInput({ kind, stage, microbatch }: Action): Promise<Float32Array | number | null> {
-    if (kind === 'F') return stage === 0 ? Promise.resolve(null) : this.mailbox.receive(mailKey('activation', stage, microbatch));
+    if (kind === 'F') return stage === 0 ? Promise.resolve(null) : this.receive(mailKey('activation', stage, microbatch));
     if (stage === this.lastStage) return Promise.resolve(1 / this.setup.microbatches);
-    return this.mailbox.receive(mailKey('gradient', stage, microbatch));
+    return this.receive(mailKey('gradient', stage, microbatch));
+  }
+
+  private deliver(message: PeerMessage): void {
+    this.mailbox.deliver(mailKey(message.payload, message.stage, message.microbatch), message.data);
+  }
+
+  /** A peer's message: first busy-polled for up to pollMs (the core stays awake), then awaited asleep. */
+  private receive(key: string): Promise<Float32Array> {
+    const deadline = performance.now() + this.setup.pollMs;
+    while (!this.mailbox.has(key) && performance.now() < deadline) {
+      for (const port of this.setup.peers) {
+        if (port === undefined) continue;
+        for (let entry = receiveMessageOnPort(port); entry !== undefined; entry = receiveMessageOnPort(port)) this.deliver(entry.message as PeerMessage);
+      }
+    }
+    return this.mailbox.receive(key);
   }
 
   private microBatch(stage: number, microbatch: number, tokens?: readonly Int32Array[], targets?: readonly Int32Array[]): MicroBatch {
@@ -188,7 +204,7 @@ class RankRunner {
     const peer = isFirst ? last : first;
     const outgoing = copy.grad.slice();
     this.setup.peers[peer]!.postMessage({ payload: 'tied-gradient', stage: 0, microbatch: 0, data: outgoing } satisfies PeerMessage, [outgoing.buffer]);
-    const remote = await this.mailbox.receive(mailKey('tied-gradient', 0, 0));
+    const remote = await this.receive(mailKey('tied-gradient', 0, 0));
     addTiedGradient(copy.grad, remote);
   }
 
@@ -197,7 +213,7 @@ class RankRunner {
     const losses: number[] = [];
     for (let microbatch = 0; microbatch < microbatches; microbatch++) {
       for (const [stage, segment] of this.segments) {
-        const input = stage === 0 ? null : await this.mailbox.receive(mailKey('activation', stage, microbatch));
+        const input = stage === 0 ? null : await this.receive(mailKey('activation', stage, microbatch));
         const output = segment.forward(null, this.microBatch(stage, microbatch, tokens, targets), input);
         if (typeof output === 'number') losses.push(output);
         else this.send('activation', stage + 1, microbatch, output);
