@@ -79,6 +79,18 @@ test('invalid combinations are refused up front with what would work, exit code 
   }
 });
 
+test('a bad CONVEYOR_STALL_SECONDS or CONVEYOR_POLL_MS is a one-line usage error, exit code 2', () => {
+  const cases: [Record<string, string>, string][] = [
+    [{ CONVEYOR_STALL_SECONDS: '0' }, "CONVEYOR_STALL_SECONDS must be a number of seconds above 0, got '0'"],
+    [{ CONVEYOR_POLL_MS: 'fast' }, "CONVEYOR_POLL_MS must be a number of milliseconds, 0 or more, got 'fast'"],
+  ];
+  for (const [env, message] of cases) {
+    const result = conveyor(['train', ...tiny, '--steps', '1'], env);
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(result.stderr.trim(), `conveyor: ${message}`);
+  }
+});
+
 test('a fault on one rank stops the whole run quickly and says where', () => {
   const began = Date.now();
   const result = conveyor(['train', ...tiny, '--steps', '4', '--stages', '2'], { CONVEYOR_FAULT: 'rank:1,step:2,action:B' });

@@ -63,6 +63,7 @@ export class Pipeline {
 
   static async start(options: PipelineOptions): Promise<Pipeline> {
     const { schedule, partition } = options;
+    const pollMs = pollMilliseconds(schedule.ranks);
     const setup = (rank: number): RankSetup => ({
       config: options.config,
       seed: options.seed,
@@ -76,7 +77,7 @@ export class Pipeline {
         owner === rank ? [{ stage, units: [partition.starts[stage]!, partition.starts[stage + 1]!] as const }] : [],
       ),
       order: schedule.order[rank]!,
-      pollMs: pollMilliseconds(schedule.ranks),
+      pollMs,
       ...(options.fault ? { fault: options.fault } : {}),
     });
     const pool = new RankPool(new URL('./worker.js', import.meta.url), schedule.ranks, setup);

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import { UsageError } from '../errors.js';
 
 /**
  * The worker threads of one run, one per rank, wired to each other by a full mesh of MessagePorts
@@ -35,10 +36,18 @@ export function describeProgress(progress: Int32Array, rank: number): string {
   return kind! < 0 ? `step ${step}, stage ${stage}, waiting for the input of ${action}` : `step ${step}, stage ${stage}, ${action}`;
 }
 
+/** A number from the environment variable `name`, or undefined when it is unset; anything `accept` refuses is a usage error. */
+function environmentNumber(name: string, expected: string, accept: (value: number) => boolean): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || !accept(value)) throw new UsageError(`${name} must be ${expected}, got '${raw}'`);
+  return value;
+}
+
 /** Seconds without any rank finishing an action, while the coordinator waits, before the run is declared stuck. */
 export function stallSeconds(): number {
-  const value = Number(process.env.CONVEYOR_STALL_SECONDS ?? 120);
-  return Number.isFinite(value) && value > 0 ? value : 120;
+  return environmentNumber('CONVEYOR_STALL_SECONDS', 'a number of seconds above 0', (value) => value > 0) ?? 120;
 }
 
 /**
@@ -47,12 +56,7 @@ export function stallSeconds(): number {
  * docs/benchmarks.md); with more ranks than cores a polling rank would take a core from a computing one.
  */
 export function pollMilliseconds(ranks: number): number {
-  const override = process.env.CONVEYOR_POLL_MS;
-  if (override !== undefined && override !== '') {
-    const value = Number(override);
-    if (Number.isFinite(value) && value >= 0) return value;
-  }
-  return ranks <= availableParallelism() ? 50 : 0;
+  return environmentNumber('CONVEYOR_POLL_MS', 'a number of milliseconds, 0 or more', (value) => value >= 0) ?? (ranks <= availableParallelism() ? 50 : 0);
 }
 
 export interface RankMessage {
@@ -73,10 +77,13 @@ export class RankPool {
   private watchdog: NodeJS.Timeout | undefined;
   private lastFinished = -1;
   private lastProgressAt = 0;
+  private readonly stallLimitMs: number;
   readonly progress: Int32Array;
 
   /** Starts `ranks` workers running `entry`; each gets `setup(rank)` plus its peers' ports and the progress array. */
   constructor(entry: URL, ranks: number, setup: (rank: number) => object) {
+    // read before any worker starts, so a bad value stops the run at once
+    this.stallLimitMs = stallSeconds() * 1000;
     this.progress = new Int32Array(new SharedArrayBuffer(ranks * progressFields * Int32Array.BYTES_PER_ELEMENT));
     const peers: (MessagePort | undefined)[][] = Array.from({ length: ranks }, () => new Array(ranks).fill(undefined));
     for (let a = 0; a < ranks; a++) {
@@ -141,7 +148,7 @@ export class RankPool {
   /** While the coordinator waits for a rank, some rank must keep finishing actions; otherwise the run is stuck. */
   private watch(): void {
     if (this.watchdog) return;
-    const limit = stallSeconds() * 1000;
+    const limit = this.stallLimitMs;
     this.lastProgressAt = Date.now();
     this.watchdog = setInterval(() => {
       const waitingFor = this.waiters.findIndex((waiter) => waiter !== undefined);

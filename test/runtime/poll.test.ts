@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { generateSchedule } from '../../src/schedule/index.js';
+import { UsageError } from '../../src/errors.js';
 import { pollMilliseconds } from '../../src/runtime/ranks.js';
 import { runTraining } from '../../src/runtime/train.js';
 import { tinyConfig, tinyCorpus, tinyOptions } from './helpers.js';
@@ -26,9 +27,12 @@ test('ranks poll only while each has a core of its own, unless CONVEYOR_POLL_MS 
   });
   await withPollEnvironment('0', () => assert.equal(pollMilliseconds(1), 0));
   await withPollEnvironment('7.5', () => assert.equal(pollMilliseconds(cores + 1), 7.5));
-  // not a non-negative number: the default stands
-  await withPollEnvironment('-3', () => assert.equal(pollMilliseconds(cores + 1), 0));
-  await withPollEnvironment('soon', () => assert.equal(pollMilliseconds(cores), 50));
+  // not a non-negative number: a usage error that names the variable and what it takes
+  for (const bad of ['-3', 'soon']) {
+    await withPollEnvironment(bad, () =>
+      assert.throws(() => pollMilliseconds(cores), (error: Error) => error instanceof UsageError && error.message === `CONVEYOR_POLL_MS must be a number of milliseconds, 0 or more, got '${bad}'`),
+    );
+  }
 });
 
 test('ranks that busy-poll for their messages train bitwise like ranks that sleep, and like one worker', async () => {
