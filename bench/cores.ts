@@ -19,7 +19,11 @@ const sequences = 4;
 
 type Thread = 'A' | 'B';
 
-/** The windows, in order; the main thread sets the current one in shared memory and both workers poll it. */
+/**
+ * The windows, in order; the main thread sets the current one in shared memory and both workers poll it.
+ * Between windows it is 0 until every thread of the closing one has reported, so no window's last
+ * micro-batch overlaps the next window.
+ */
 const WARM_UP = 1; // both threads compile and tier up the kernels, so no measured window pays for it
 const A_ALONE = 2;
 const TOGETHER = 3;
@@ -71,8 +75,6 @@ function workerLoop(thread: Thread, control: Int32Array): void {
     const seconds = (performance.now() - start) / 1000;
     const report: WindowReport = { thread, window, tokensPerS: (count * sequences * T) / seconds };
     parentPort!.postMessage(report);
-    // wait for the next window, so a window's last micro-batch never overlaps the one after
-    while (Atomics.load(control, 0) === window) Atomics.wait(control, 0, window, 50);
   }
 }
 

@@ -46,7 +46,7 @@ function environmentNumber(name: string, expected: string, accept: (value: numbe
 }
 
 /** Seconds without any rank finishing an action, while the coordinator waits, before the run is declared stuck. */
-export function stallSeconds(): number {
+function stallSeconds(): number {
   return environmentNumber('CONVEYOR_STALL_SECONDS', 'a number of seconds above 0', (value) => value > 0) ?? 120;
 }
 
@@ -56,7 +56,8 @@ export function stallSeconds(): number {
  * docs/benchmarks.md); with more ranks than cores a polling rank would take a core from a computing one.
  */
 export function pollMilliseconds(ranks: number): number {
-  return environmentNumber('CONVEYOR_POLL_MS', 'a number of milliseconds, 0 or more', (value) => value >= 0) ?? (ranks <= availableParallelism() ? 50 : 0);
+  const override = environmentNumber('CONVEYOR_POLL_MS', 'a number of milliseconds, 0 or more', (value) => value >= 0);
+  return override ?? (ranks <= availableParallelism() ? 50 : 0);
 }
 
 export interface RankMessage {
