@@ -88,6 +88,7 @@ test('a bad CONVEYOR_STALL_SECONDS or CONVEYOR_POLL_MS is a one-line usage error
     const result = conveyor(['train', ...tiny, '--steps', '1'], env);
     assert.equal(result.status, 2, result.stderr);
     assert.equal(result.stderr.trim(), `conveyor: ${message}`);
+    assert.equal(result.stdout, '', 'refused before the data is read or a stage is profiled');
   }
 });
 

@@ -60,6 +60,12 @@ export function pollMilliseconds(ranks: number): number {
   return override ?? (ranks <= availableParallelism() ? 50 : 0);
 }
 
+/** Reads CONVEYOR_STALL_SECONDS and CONVEYOR_POLL_MS now, so a bad value is refused before any work starts. */
+export function checkRankEnvironment(ranks: number): void {
+  stallSeconds();
+  pollMilliseconds(ranks);
+}
+
 export interface RankMessage {
   readonly type: string;
 }

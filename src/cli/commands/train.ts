@@ -8,6 +8,7 @@ import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
 import { parseFault } from '../../runtime/fault.js';
+import { checkRankEnvironment } from '../../runtime/ranks.js';
 import { runTraining } from '../../runtime/train.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
@@ -51,6 +52,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const options = parseTrainOptions(flags);
   const fault = parseFault(process.env.CONVEYOR_FAULT);
   const schedule = buildSchedule(options, flags.scheduleFile);
+  checkRankEnvironment(schedule.ranks);
   const data = prepareData(options);
   if (schedule.stages > data.config.layers + 2) {
     throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
