@@ -11,10 +11,9 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSegment } from '../src/nn/segment.js';
-import type { GPTConfig } from '../src/nn/parameter.js';
 import { zeroGradients } from '../src/nn/gradients.js';
+import { referenceBatch, referenceConfig } from './reference-model.js';
 
-const config: GPTConfig = { vocabSize: 65, blockSize: 128, layers: 4, embd: 256, heads: 4, tied: true };
 const sequences = 4;
 
 type Thread = 'A' | 'B';
@@ -50,12 +49,8 @@ interface WindowReport {
 }
 
 function workerLoop(thread: Thread, control: Int32Array): void {
-  const segment = buildSegment(config, 1);
-  const T = config.blockSize;
-  // [B, T] token ids and targets; the speed does not depend on what they say
-  const tokens = Int32Array.from({ length: sequences * T }, (_, i) => (i * 7) % config.vocabSize);
-  const targets = Int32Array.from({ length: sequences * T }, (_, i) => (i * 11 + 3) % config.vocabSize);
-  const microbatch = { B: sequences, T, tokens, targets };
+  const segment = buildSegment(referenceConfig, 1);
+  const microbatch = referenceBatch(sequences, 0);
   for (;;) {
     const window = Atomics.load(control, 0);
     if (window === STOP) return;
@@ -73,7 +68,7 @@ function workerLoop(thread: Thread, control: Int32Array): void {
       count++;
     }
     const seconds = (performance.now() - start) / 1000;
-    const report: WindowReport = { thread, window, tokensPerS: (count * sequences * T) / seconds };
+    const report: WindowReport = { thread, window, tokensPerS: (count * sequences * referenceConfig.blockSize) / seconds };
     parentPort!.postMessage(report);
   }
 }

@@ -7,11 +7,11 @@
  * Usage: node dist/bench/model.js [--steps N] [--batch B]
  */
 import { buildSegment, ModelSegment } from '../src/nn/segment.js';
-import type { GPTConfig } from '../src/nn/parameter.js';
-import type { MicroBatch, Unit } from '../src/nn/units/unit.js';
+import type { Unit } from '../src/nn/units/unit.js';
 import { zeroGradients } from '../src/nn/gradients.js';
+import { referenceBatch, referenceConfig } from './reference-model.js';
 
-const config: GPTConfig = { vocabSize: 65, blockSize: 128, layers: 4, embd: 256, heads: 4, tied: true };
+const config = referenceConfig;
 
 function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -21,17 +21,6 @@ function flag(name: string, fallback: number): number {
 const steps = flag('steps', 3);
 const batchSize = flag('batch', 16);
 const T = config.blockSize;
-
-/** Deterministic tokens; the figures do not depend on the data. */
-function batchOf(B: number, offset: number): Required<MicroBatch> {
-  const tokens = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  for (let i = 0; i < B * T; i++) {
-    tokens[i] = (i * 7 + offset) % config.vocabSize;
-    targets[i] = (i * 11 + offset + 3) % config.vocabSize;
-  }
-  return { B, T, tokens, targets };
-}
 
 /** Wall and CPU seconds since a mark. */
 interface Clock {
@@ -66,7 +55,7 @@ function summary(times: readonly number[]): { median: number; best: number } {
 
 function throughput(microbatches: number, recompute: boolean): void {
   const B = batchSize / microbatches;
-  const parts = Array.from({ length: microbatches }, (_, m) => batchOf(B, m));
+  const parts = Array.from({ length: microbatches }, (_, m) => referenceBatch(B, m));
   segment.recompute = recompute;
   const step = () => {
     zeroGradients(segment.parameters);
@@ -98,7 +87,7 @@ function throughput(microbatches: number, recompute: boolean): void {
 }
 
 function perUnit(B: number): void {
-  const batch = batchOf(B, 0);
+  const batch = referenceBatch(B, 0);
   const units: readonly Unit[] = segment.units;
   // CPU time per action: what the runtime's partitioner would measure on an idle core.
   const timings = units.map(() => ({ F: [] as number[], I: [] as number[], W: [] as number[] }));

@@ -40,9 +40,14 @@ export async function run(stages: number, schedule: ScheduleName, steps: number)
   return runTraining({ options, config, schedule: generated, corpus: randomCorpus(options.batchSize * options.seqLen), start: { step: 0 } });
 }
 
-/** Mean over the steps after the first (which pays for start-up). */
+/** The steps after the first, which pays for start-up. */
+function steadySteps(result: RunResult): RunResult['steps'] {
+  return result.steps.slice(1);
+}
+
+/** Mean over the steady steps. */
 export function steadyMean(result: RunResult, pick: (step: RunResult['steps'][number]) => number): number {
-  const steady = result.steps.slice(1);
+  const steady = steadySteps(result);
   return steady.reduce((sum, step) => sum + pick(step), 0) / steady.length;
 }
 
@@ -66,12 +71,11 @@ export async function main(steps = 6, schedules: readonly ScheduleName[] = allSc
   // every steady step's time in seconds, for the best-step figures: the quietest moment each setup saw
   const singleSteps: number[] = [];
   const pipelineSteps = new Map<ScheduleName, number[]>(schedules.map((schedule) => [schedule, []]));
-  const steadySteps = (result: RunResult) => result.steps.slice(1).map((step) => step.stepTimeS);
   for (let round = 1; round <= rounds; round++) {
     const capacity = await measureCoreCapacity();
     const single = await run(1, '1f1b', steps);
     const singleTokens = steadyMean(single, (step) => step.tokensPerS);
-    singleSteps.push(...steadySteps(single));
+    singleSteps.push(...steadySteps(single).map((step) => step.stepTimeS));
     console.log(`\nround ${round}: ${describeCapacity(capacity)}`);
     console.log(`1 rank: ${singleTokens.toFixed(0)} tokens/s, ${(steadyMean(single, (step) => step.stepTimeS) * 1000).toFixed(1)} ms per step`);
     console.log('schedule           tokens/s  speed-up  of ideal  step ms  pipeline ms  simulated ms  step/simulated  bubble (measured | simulated)');
@@ -80,7 +84,7 @@ export async function main(steps = 6, schedules: readonly ScheduleName[] = allSc
       const tokens = steadyMean(result, (step) => step.tokensPerS);
       const speedup = tokens / singleTokens;
       speedups.get(schedule)!.push(speedup);
-      pipelineSteps.get(schedule)!.push(...steadySteps(result));
+      pipelineSteps.get(schedule)!.push(...steadySteps(result).map((step) => step.stepTimeS));
       // The whole mean step (pipeline, gradient norm, optimizer) against the simulated pipeline alone.
       const stepTimeS = steadyMean(result, (step) => step.stepTimeS);
       const bubbles = (fractions: readonly number[]) => fractions.map((f) => `${(f * 100).toFixed(1)}%`).join(' ');
