@@ -6,9 +6,9 @@ import {
   searchPlans, stageParameters, type ModelShape, type ParallelPlan,
 } from '../../src/planner/index.js';
 
-// Compiled to dist/test/planner/: the shared folder sits beside the repo root.
+// The repo's own copy of the published figures (compiled to dist/test/planner/, so three levels up is the repo root).
 const reference = JSON.parse(
-  readFileSync(new URL('../../../../shared/reference/published-runs.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../test/planner/reference/published-runs.json', import.meta.url), 'utf8'),
 ) as {
   narayanan2021_table1: { rows: number[][] };
   korthikanti2022_memory: { rows: (string | number)[][] };
