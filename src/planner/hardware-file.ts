@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import type { Gpu } from './hardware.js';
@@ -50,15 +49,4 @@ export function parseHardware(text: string, source: string): Gpu[] {
     gemmEfficiency: entry.gemmEfficiency,
     sms: entry.sms,
   }));
-}
-
-/** Reads the hardware file the user named: the planner's only I/O. */
-export function loadHardwareFile(path: string): Gpu[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read hardware file ${path}; give the path of a JSON file describing your GPU`);
-  }
-  return parseHardware(text, path);
 }

@@ -1,6 +1,6 @@
 /** The planner: from a model and a cluster to a hybrid-parallel plan, with memory and step time predicted. */
 export { gpuCatalogue, findGpu, peakFlops, type Gpu, type Precision } from './hardware.js';
-export { loadHardwareFile, parseHardware } from './hardware-file.js';
+export { parseHardware } from './hardware-file.js';
 export { modelPresets, findPreset, totalParameters, layerParameters, type ModelShape } from './model.js';
 export { microbatchesPerStep, type Job, type ParallelPlan, type Recompute, type ZeroStage } from './plan.js';
 export { modelFlopsPerStep, recomputeFlopsPerStep, layerForwardFlopsPerToken } from './flops.js';

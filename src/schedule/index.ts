@@ -1,5 +1,7 @@
 /** The schedule as data: generate, validate, simulate, and read or write it as text and JSON. */
-export type { Action, ActionKind, Schedule, Timeline, TimelineEvent } from './types.js';
+export type {
+  Action, ActionKind, CommAction, CommKind, LoweredAction, LoweredSchedule, Schedule, Timeline, TimelineEvent,
+} from './types.js';
 export { action, actionKinds, formatAction, parseAction } from './actions.js';
 export {
   generateSchedule,

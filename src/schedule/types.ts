@@ -22,6 +22,38 @@ export interface Schedule {
   readonly order: readonly (readonly Action[])[];
 }
 
+/**
+ * Communication in a lowered schedule; the names are PyTorch pipelining's, so its compute_comms CSV maps onto them.
+ * Sends never block (the receiver buffers what arrives); receives block until their message is there.
+ * - SEND_F s m: on the owner of stage s, after F(s, m): stage s's output activation goes to the owner of s+1.
+ * - RECV_F s m: on the owner of stage s, before F(s, m): wait for stage s's input activation.
+ * - SEND_B s m: on the owner of stage s, after B or I (s, m): the gradient of stage s's input goes to the owner of s-1.
+ * - RECV_B s m: on the owner of stage s, before B or I (s, m): wait for the gradient of stage s's output.
+ * - SEND_TIED s / RECV_TIED s (s is the first or the last stage, no micro-batch): the tied embedding's gradient
+ *   of stage s goes to the owner of the other end / the other end's gradient is awaited and added.
+ * - REDUCE_GRAD s (no micro-batch): stage s's gradients are reduced across data-parallel replicas, issued as
+ *   soon as stage s's last backward is done so it overlaps the rest of the step; a collective of the ranks
+ *   that own stage s in every replica, complete before the step's gradient norm.
+ */
+export type CommKind = 'SEND_F' | 'RECV_F' | 'SEND_B' | 'RECV_B' | 'SEND_TIED' | 'RECV_TIED' | 'REDUCE_GRAD';
+
+export interface CommAction {
+  readonly kind: CommKind;
+  readonly stage: number;
+  /** The micro-batch whose activation or gradient moves; absent for the per-step tied and reduce actions. */
+  readonly microbatch?: number;
+}
+
+export type LoweredAction = Action | CommAction;
+
+/** A compute schedule with its communication made explicit; what the runtime executes. */
+export interface LoweredSchedule extends Omit<Schedule, 'order'> {
+  /** Data-parallel replicas of this pipeline that reduce gradients with each other (1: none). */
+  readonly replicas: number;
+  /** order[rank] = that pipeline rank's compute and communication, in execution order (the same in every replica). */
+  readonly order: readonly (readonly LoweredAction[])[];
+}
+
 export interface TimelineEvent {
   readonly rank: number;
   readonly action: Action;

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
-  estimate, estimateJson, exportPlan, formatEstimate, loadHardwareFile, parseEstimateConfig, type Gpu, type Job,
+  estimate, estimateJson, exportPlan, formatEstimate, parseEstimateConfig, type Gpu, type Job,
 } from '../../planner/index.js';
+import { loadHardwareFile } from '../hardware-file.js';
 
 /** Options every planner command shares: a user hardware file and an export engine. */
 export interface PlannerOptions {
