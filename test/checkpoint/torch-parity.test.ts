@@ -9,18 +9,12 @@ import { CharTokenizer } from '../../src/data/tokenizer.js';
 import { SplitMix32, mix32 } from '../../src/data/random.js';
 import { buildSegment } from '../../src/nn/segment.js';
 import type { GPTConfig, Parameter } from '../../src/nn/parameter.js';
+import { missingPython, python } from '../python.js';
 
-/** Debian's python3-torch lives under /usr/bin/python3; CONVEYOR_PYTHON may name another interpreter. */
-const python = process.env.CONVEYOR_PYTHON ?? '/usr/bin/python3';
 const script = new URL('../../../scripts/torch_reference.py', import.meta.url).pathname;
 const bin = new URL('../../../bin/conveyor.js', import.meta.url).pathname;
-/** false when `python` can import the modules, else the reason to skip. */
-function missing(modules: string): false | string {
-  const probe = spawnSync(python, ['-c', `import ${modules}`], { encoding: 'utf8' });
-  return probe.status === 0 ? false : `${python} cannot import ${modules} (${(probe.error?.message ?? probe.stderr.trim().split('\n').pop()) || 'unknown reason'})`;
-}
-const skip = missing('torch, numpy');
-const skipTransformers = skip || missing('transformers');
+const skip = missingPython('torch, numpy');
+const skipTransformers = skip || missingPython('transformers');
 
 const dir = mkdtempSync(join(tmpdir(), 'conveyor-torch-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
