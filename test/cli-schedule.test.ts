@@ -100,3 +100,10 @@ test('bad input: one line naming the flag and what it accepts, exit code 2', () 
   assertUsageError(['--file', '/no/such/schedule.txt'], /--file: cannot read '\/no\/such\/schedule\.txt': no such file/);
   assertUsageError(['--file', 'x.txt', '--stages', '3'], /'--stages <p>' cannot be used with option '--file <path>'/);
 });
+
+test('a text grid of 100 000 ranks is drawn, not a stack overflow', () => {
+  const args = ['schedule', '--stages', '100000', '--microbatches', '1', '--width', '20'];
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 2 ** 26 });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout.split('\n')[100000]!, /^rank 99999 \|/);
+});

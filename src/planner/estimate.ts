@@ -116,7 +116,7 @@ export function estimate(job: Job): Estimate {
   const settings = layerSettings(job);
   const shape = pipelineShape(parallel.schedule, pp, m, parallel.virtualStages);
   const endsShareRank = shape.lastStageRank === 0;
-  const bubbleFraction = Math.max(...shape.bubbleFraction);
+  const bubbleFraction = shape.bubbleFraction.reduce((most, fraction) => Math.max(most, fraction), 0);
 
   // One micro-batch through one layer on one GPU.
   const layer = layerTimes(model, device, settings);

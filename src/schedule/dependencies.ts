@@ -96,5 +96,5 @@ export function compileDependencies(schedule: Schedule, index: ScheduleIndex): D
       }
     }
   }
-  return { actions: ([] as Action[]).concat(...schedule.order), offsets, producer, crossing, consumerRank, consumerCrossing };
+  return { actions: schedule.order.flat(), offsets, producer, crossing, consumerRank, consumerCrossing };
 }

@@ -55,7 +55,7 @@ export function parseSchedule(text: string, defaultName = 'custom'): Schedule {
   });
   if (rows.size === 0) throw new UsageError(`no 'rank <n>: <actions>' lines found; e.g. 'rank 0: 0F0 0B0'`);
 
-  const ranks = Math.max(...rows.keys()) + 1;
+  const ranks = [...rows.keys()].reduce((most, rank) => Math.max(most, rank), 0) + 1;
   for (let rank = 0; rank < ranks; rank++) {
     if (!rows.has(rank)) throw new UsageError(`rank ${rank} is missing: list every rank from 0 to ${ranks - 1}`);
   }

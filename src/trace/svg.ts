@@ -66,7 +66,7 @@ export function drawSvg(schedule: Schedule, timeline: Timeline): string {
     parts.push(`<text x="${legendX + 16}" y="44" font-size="12" fill="#333">${label}</text>`);
     legendX += 26 + label.length * 6.5;
   }
-  const idleNote = Math.max(...chunks.perRank) > 1 ? 'empty lane = idle · lighter = later chunk' : 'empty lane = idle';
+  const idleNote = chunks.perRank.some((count) => count > 1) ? 'empty lane = idle · lighter = later chunk' : 'empty lane = idle';
   parts.push(`<text x="${legendX}" y="44" font-size="12" fill="#666">${idleNote} · numbers are micro-batches</text>`);
 
   for (let rank = 0; rank < schedule.ranks; rank++) {

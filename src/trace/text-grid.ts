@@ -37,9 +37,15 @@ function drawRows(
 
 export function drawTextGrid(schedule: Schedule, timeline: Timeline, options: TextGridOptions = {}): string {
   const width = options.width ?? 160;
-  const durations = timeline.events.map((e) => e.end - e.start).filter((d) => d > 0);
-  const shortest = durations.length > 0 ? Math.min(...durations) : 1;
-  const tokenWidth = Math.max(0, ...timeline.events.map((e) => formatAction(e.action).length)) + 1;
+  // Loops, not Math.min(...values): a spread of a long timeline overflows the stack.
+  let shortest = Infinity;
+  let tokenWidth = 1;
+  for (const event of timeline.events) {
+    const duration = event.end - event.start;
+    if (duration > 0 && duration < shortest) shortest = duration;
+    tokenWidth = Math.max(tokenWidth, formatAction(event.action).length + 1);
+  }
+  if (shortest === Infinity) shortest = 1;
   const labelledColumns = Math.ceil((timeline.makespan / shortest) * tokenWidth);
   const labelled = labelledColumns <= width;
   const columns = Math.max(1, labelled ? labelledColumns : width);
