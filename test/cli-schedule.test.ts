@@ -107,3 +107,24 @@ test('a text grid of 100 000 ranks is drawn, not a stack overflow', () => {
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout.split('\n')[100000]!, /^rank 99999 \|/);
 });
+
+test('a binary or garbled schedule file is quoted in a short, printable excerpt', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'conveyor-schedule-'));
+  const binary = join(folder, 'weights.bin');
+  writeFileSync(binary, Uint8Array.from({ length: 3000 }, (_, i) => (i * 37 + 11) % 256));
+  assertUsageError(['--file', binary], /weights\.bin: the schedule file is not valid UTF-8 text\n$/);
+  const cases: [string, RegExp][] = [
+    [`rank 0: 0F0 ${'x'.repeat(2000)}\n`, /cannot read action 'x{40}…'/],
+    ['rank 0: 0F0 \u001b[31mred\n', /cannot read action '\\u001b\[31mred'/],
+    [`${'garbage '.repeat(200)}\n`, /\(got 'garbage garbage garbage garbage garbage …'\)/],
+    ['{"a": \u0001}', /not valid JSON \(Unexpected token '\\u0001'/],
+  ];
+  for (const [text, expected] of cases) {
+    const file = join(folder, 'schedule.txt');
+    writeFileSync(file, text);
+    assertUsageError(['--file', file], expected);
+    const { stderr } = conveyor('--file', file);
+    assert.ok(stderr.length < 240, stderr);
+    assert.doesNotMatch(stderr.trimEnd(), /[\u0000-\u001f]/);
+  }
+});

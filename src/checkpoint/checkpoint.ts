@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import type { GPTConfig, Parameter } from '../nn/parameter.js';
 import type { OptimizerState } from '../nn/optimizer.js';
 import { CharTokenizer } from '../data/tokenizer.js';
@@ -181,7 +182,7 @@ function metadataCount(path: string, contents: SafetensorsContents, key: string)
   const text = contents.metadata[key];
   const value = Number(text);
   if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new UsageError(`${path}: metadata ${key} is ${JSON.stringify(text)}, expected a non-negative integer`);
+    throw new UsageError(`${path}: metadata ${key} is ${text === undefined ? 'missing' : quote(text)}, expected a non-negative integer`);
   }
   return value;
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { printable } from '../quote.js';
+import { describeZodError } from '../zod-message.js';
 import { findGpu, type Gpu, type Precision } from './hardware.js';
 import { findPreset, validateModel, type ModelShape } from './model.js';
 import type { Job, ParallelPlan } from './plan.js';
@@ -71,12 +73,11 @@ export function parseModel(text: string, source: string): ModelShape {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`${source} is not valid JSON: ${printable((error as Error).message, 80)}`);
   }
   const parsed = modelObject.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new UsageError(`${source}: ${describeZodError(parsed.error, json, modelObject)}`);
   }
   return resolveModel(parsed.data);
 }
@@ -115,8 +116,7 @@ export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: numb
 export function jobFromConfig(json: unknown, source: string, extraGpus: readonly Gpu[] = []): Job {
   const parsed = estimateConfigSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new UsageError(`${source}: ${describeZodError(parsed.error, json, estimateConfigSchema)}`);
   }
   const config = parsed.data;
   const precision = config.precision ?? 'bf16';
@@ -138,7 +138,7 @@ export function parseEstimateConfig(text: string, source: string, extraGpus: rea
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`${source} is not valid JSON: ${printable((error as Error).message, 80)}`);
   }
   return jobFromConfig(json, source, extraGpus);
 }

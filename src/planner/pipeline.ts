@@ -1,5 +1,6 @@
 import { generateSchedule, isScheduleName, scheduleNames, simulate, uniformCosts } from '../schedule/index.js';
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 
 /** What the planner takes from simulating a schedule: idle share and the worst stash, per rank. */
 export interface PipelineShape {
@@ -31,7 +32,7 @@ function simulateNormalised(schedule: string, ranks: number, microbatches: numbe
   const known = simulations.get(key);
   if (known !== undefined) return known;
   if (!isScheduleName(schedule)) {
-    throw new UsageError(`unknown schedule '${schedule}'; accepted: ${scheduleNames.join(', ')}`);
+    throw new UsageError(`unknown schedule ${quote(schedule)}; accepted: ${scheduleNames.join(', ')}`);
   }
   const generated = generateSchedule(schedule, { ranks, microbatches, chunks });
   const timeline = simulate(generated, uniformCosts(generated, NORMALISED));

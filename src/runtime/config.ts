@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { describeZodError } from '../zod-message.js';
 
 /** Everything `conveyor train` needs, validated once at the door so workers never see a bad value. */
 const wholeNumber = (flag: string, min: number) =>
@@ -55,6 +56,6 @@ function largestDivisorAtMost(value: number, limit: number): number {
 /** Validates raw flag values (strings from the command line); a bad one is a UsageError naming the flag. */
 export function parseTrainOptions(raw: Record<string, unknown>): TrainOptions {
   const result = trainSchema.safeParse(raw);
-  if (!result.success) throw new UsageError(result.error.issues[0]!.message);
+  if (!result.success) throw new UsageError(describeZodError(result.error, raw, trainSchema));
   return result.data;
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 
 /**
  * Contiguous split of the model's units over the pipeline stages.
@@ -125,7 +126,7 @@ function longestFirst(prefix: readonly number[], stages: number, limits: Limits)
 export function partitionFromBlocks(spec: string, layers: number, stages: number): Partition {
   const counts = spec.split(',').map((part) => Number(part.trim()));
   if (counts.some((count) => !Number.isInteger(count) || count < 0)) {
-    throw new UsageError(`--partition must be comma-separated block counts (whole numbers ≥ 0), got '${spec}'`);
+    throw new UsageError(`--partition must be comma-separated block counts (whole numbers ≥ 0), got ${quote(spec)}`);
   }
   if (counts.length !== stages) {
     throw new UsageError(`--partition lists ${counts.length} stages but the schedule has ${stages}: give ${stages} block counts summing to ${layers}`);

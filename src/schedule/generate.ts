@@ -1,5 +1,6 @@
 /** The catalogue of built-in schedules and the one entry point that checks their preconditions. */
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import { gpipeSchedule } from './generators/gpipe.js';
 import { interleavedSchedule } from './generators/interleaved.js';
 import { naiveSchedule } from './generators/naive.js';
@@ -59,7 +60,7 @@ function chunksFor(name: ScheduleName, chunks: number | undefined): number {
 
 export function generateSchedule(name: ScheduleName, options: GenerateOptions): Schedule {
   if (!isScheduleName(name)) {
-    throw new UsageError(`unknown schedule '${String(name)}'; accepted: ${scheduleNames.join(', ')}`);
+    throw new UsageError(`unknown schedule ${quote(String(name))}; accepted: ${scheduleNames.join(', ')}`);
   }
   const { ranks, microbatches } = options;
   requirePositiveInteger('ranks', ranks);

@@ -1,6 +1,7 @@
 /** The JSON form of a schedule: the IR itself, with each rank's order as text tokens for compactness. */
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { describeZodError } from '../zod-message.js';
 import { parseAction } from './actions.js';
 import { formatOrder } from './text.js';
 import { validateSchedule } from './validate.js';
@@ -29,9 +30,7 @@ export function scheduleToJson(schedule: Schedule): ScheduleJson {
 export function scheduleFromJson(value: unknown): Schedule {
   const parsed = scheduleJson.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    throw new UsageError(`schedule JSON: ${path}: ${issue.message}`);
+    throw new UsageError(`schedule JSON: ${describeZodError(parsed.error, value, scheduleJson)}`);
   }
   const { order, ...sizes } = parsed.data;
   const schedule: Schedule = {

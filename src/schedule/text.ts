@@ -10,6 +10,7 @@
  * tokens: a stage belongs to the rank whose line runs it.
  */
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import { formatAction, parseAction } from './actions.js';
 import { validateSchedule } from './validate.js';
 import type { Action, Schedule } from './types.js';
@@ -41,7 +42,7 @@ export function parseSchedule(text: string, defaultName = 'custom'): Schedule {
     }
     const row = rowPattern.exec(line);
     if (row === null) {
-      throw new UsageError(`${where}: expected 'rank <n>: <actions>' such as 'rank 0: 0F0 0F1 0B0 0B1' (got '${line}')`);
+      throw new UsageError(`${where}: expected 'rank <n>: <actions>' such as 'rank 0: 0F0 0F1 0B0 0B1' (got ${quote(line)})`);
     }
     const rank = Number(row[1]);
     if (rows.has(rank)) throw new UsageError(`${where}: rank ${rank} is listed twice`);

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
 import { UsageError } from '../../errors.js';
+import { quote } from '../../quote.js';
 import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
@@ -26,7 +27,7 @@ function buildSchedule(options: TrainOptions, scheduleFile: string | undefined):
     return schedule;
   }
   if (!isScheduleName(options.schedule)) {
-    throw new UsageError(`--schedule '${options.schedule}' is not one of ${scheduleNames.join(', ')} (or give --schedule-file FILE)`);
+    throw new UsageError(`--schedule ${quote(options.schedule)} is not one of ${scheduleNames.join(', ')} (or give --schedule-file FILE)`);
   }
   try {
     return generateSchedule(options.schedule, {

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import { quote } from '../../quote.js';
 import type { Job, Recompute, ZeroStage } from '../plan.js';
 import { deepspeedConfig } from './deepspeed.js';
 import { formatMegatronArguments, megatronArguments } from './megatron.js';
@@ -31,4 +32,4 @@ export function exportPlan(job: Job, engine: string): string {
 }
 
 export const unknownEngine = (engine: string): UsageError =>
-  new UsageError(`unknown export '${engine}'; choose one of ${exportEngines.join(', ')}`);
+  new UsageError(`unknown export ${quote(engine)}; choose one of ${exportEngines.join(', ')}`);
