@@ -15,11 +15,17 @@ export function unitsPerStage(partition: Partition): number[] {
   return partition.starts.slice(1).map((end, stage) => end - partition.starts[stage]!);
 }
 
-/** Sum of unit costs per stage. */
-export function stageCosts(partition: Partition, unitCosts: readonly number[]): number[] {
+/**
+ * Seconds per unit as each stage's rank measured them: costs[stage][unit] over [embedding, h.0 … h.L-1, head].
+ * Ranks on one host share a row; ranks on faster hosts may take more units.
+ */
+export type StageUnitCosts = readonly (readonly number[])[];
+
+/** Sum of unit costs per stage, each stage at its own rank's speed. */
+export function stageCosts(partition: Partition, costs: StageUnitCosts): number[] {
   return unitsPerStage(partition).map((_, stage) => {
     let sum = 0;
-    for (let unit = partition.starts[stage]!; unit < partition.starts[stage + 1]!; unit++) sum += unitCosts[unit]!;
+    for (let unit = partition.starts[stage]!; unit < partition.starts[stage + 1]!; unit++) sum += costs[stage]![unit]!;
     return sum;
   });
 }
@@ -31,24 +37,32 @@ export function stageCosts(partition: Partition, unitCosts: readonly number[]): 
 export const NEAR_TIE = 0.2;
 
 /**
- * The contiguous split into `stages` non-empty parts, chosen so timing noise cannot flip it. Among the splits
- * whose slowest stage costs at most (1 + NEAR_TIE) × the fastest possible, it takes the one whose largest stage
- * has the fewest transformer blocks (the embedding and head are cheap beside a block and do not count), and of
- * those the one with more units early (the embedding, a table lookup, leaves the first stage room for a block).
- * Every step is a greedy scan, so a model of 100 000 layers splits at once.
+ * The contiguous split into costs.length non-empty stages, each at its own rank's speed, chosen so timing noise
+ * cannot flip it. Among the splits whose slowest stage costs at most (1 + NEAR_TIE) × the fastest possible, it
+ * takes the one whose largest stage has the fewest transformer blocks (the embedding and head are cheap beside
+ * a block and do not count), and of those the one with more units early (the embedding, a table lookup, leaves
+ * the first stage room for a block). Each check is one linear scan per stage, so 100 000 layers split at once.
  */
-export function balancedPartition(unitCosts: readonly number[], stages: number): Partition {
-  const units = unitCosts.length;
+export function balancedPartition(costs: StageUnitCosts): Partition {
+  const stages = costs.length;
+  const units = costs[0]!.length;
   if (stages > units) {
     throw new UsageError(`cannot cut ${units} units (embedding, ${units - 2} blocks, head) into ${stages} stages: use at most ${units} stages or more layers`);
   }
-  if (!unitCosts.every((cost) => cost >= 0 && Number.isFinite(cost))) throw new RangeError(`unit costs must be finite and non-negative, got [${unitCosts}]`);
-  const prefix = [0];
-  for (const cost of unitCosts) prefix.push(prefix[prefix.length - 1]! + cost);
+  if (!costs.every((row) => row.length === units && row.every((cost) => cost >= 0 && Number.isFinite(cost)))) {
+    throw new RangeError(`unit costs must be finite and non-negative, ${units} per stage`);
+  }
+  // prefix[s][u]: the first u units' cost at stage s's speed
+  const prefix = costs.map((row) => {
+    const sums = [0];
+    for (const cost of row) sums.push(sums[sums.length - 1]! + cost);
+    return sums;
+  });
   const blocks = Math.max(0, units - 2);
-  const fits = (limits: Limits): boolean => fewestStages(prefix, limits)[0]! <= stages;
-  const cost = smallestFittingCost(prefix, (limit) => fits({ cost: limit, blocks })) * (1 + NEAR_TIE);
-  // The fewest blocks the largest stage can hold, by bisection; every block in one stage always fits.
+  const fits = (limits: Limits): boolean => finishable(prefix, limits)[0]![0] === 1;
+  const slowest = prefix.reduce((most, sums) => Math.max(most, sums[units]!), 0); // any split fits within it
+  const cost = smallestFittingCost(slowest, (limit) => fits({ cost: limit, blocks })) * (1 + NEAR_TIE);
+  // The fewest blocks the largest stage can hold, by bisection; with every block allowed the cost limit fits.
   let tooFew = Math.ceil(blocks / stages) - 1;
   let fewestBlocks = blocks;
   while (fewestBlocks - tooFew > 1) {
@@ -56,7 +70,7 @@ export function balancedPartition(unitCosts: readonly number[], stages: number):
     if (fits({ cost, blocks: middle })) fewestBlocks = middle;
     else tooFew = middle;
   }
-  return longestFirst(prefix, stages, { cost, blocks: fewestBlocks });
+  return longestFirst(prefix, { cost, blocks: fewestBlocks });
 }
 
 /** The most one stage may cost and the most transformer blocks it may hold. */
@@ -65,37 +79,47 @@ interface Limits {
   readonly blocks: number;
 }
 
-/** Whether units [start, end) fit in one stage; unit 0 (the embedding) and the last (the head) are not blocks. */
-function withinLimits(prefix: readonly number[], start: number, end: number, limits: Limits): boolean {
-  const units = prefix.length - 1;
+/** Whether units [start, end) fit in stage `stage`; unit 0 (the embedding) and the last (the head) are not blocks. */
+function withinLimits(prefix: readonly (readonly number[])[], stage: number, start: number, end: number, limits: Limits): boolean {
+  const units = prefix[0]!.length - 1;
   const blocks = end - start - (start === 0 ? 1 : 0) - (end === units ? 1 : 0);
-  return blocks <= limits.blocks && prefix[end]! - prefix[start]! <= limits.cost;
+  return blocks <= limits.blocks && prefix[stage]![end]! - prefix[stage]![start]! <= limits.cost;
 }
 
 /**
- * fewest[u]: how few stages can hold units [u, end) within the limits (Infinity when none can), taking as many
- * units as the limits allow into each stage (which needs the fewest stages).
+ * finish[s][u] = 1 when units [u, end) can form stages s, s+1, … (each non-empty, within the limits). Stage s can
+ * start at u and end at any v in (u, reach(u)], and reach only grows with u, so one scan per stage with a
+ * running count of the next row's finishing positions decides every u.
  */
-function fewestStages(prefix: readonly number[], limits: Limits): number[] {
-  const units = prefix.length - 1;
-  const fewest = new Array<number>(units + 1).fill(Infinity);
-  fewest[units] = 0;
-  let end = units; // the farthest end a stage starting at u may reach; it only moves left as u does
-  for (let u = units - 1; u >= 0; u--) {
-    while (end > u && !withinLimits(prefix, u, end, limits)) end--;
-    if (end > u) fewest[u] = 1 + fewest[end]!;
+function finishable(prefix: readonly (readonly number[])[], limits: Limits): Uint8Array[] {
+  const stages = prefix.length;
+  const units = prefix[0]!.length - 1;
+  const finish = Array.from({ length: stages + 1 }, () => new Uint8Array(units + 1));
+  finish[stages]![units] = 1;
+  for (let s = stages - 1; s >= 0; s--) {
+    const next = finish[s + 1]!;
+    // finishing[v]: positions w < v where stage s + 1 onwards can finish
+    const finishing = new Int32Array(units + 2);
+    for (let v = 0; v <= units; v++) finishing[v + 1] = finishing[v]! + next[v]!;
+    let reach = 0; // the farthest end stage s may reach from u
+    for (let u = 0; u < units; u++) {
+      reach = Math.max(reach, u);
+      while (reach < units && withinLimits(prefix, s, u, reach + 1, limits)) reach++;
+      // some v in (u, reach] lets the later stages finish
+      if (reach > u && finishing[reach + 1]! - finishing[u + 1]! > 0) finish[s]![u] = 1;
+    }
   }
-  return fewest;
+  return finish;
 }
 
 /** The smallest cost limit that `fits`, exactly: bisects the bit patterns of doubles, which sort as the values do. */
-function smallestFittingCost(prefix: readonly number[], fits: (limit: number) => boolean): number {
+function smallestFittingCost(fitting: number, fits: (limit: number) => boolean): number {
   const bits = new BigInt64Array(1);
   const value = new Float64Array(bits.buffer);
   const toBits = (x: number): bigint => ((value[0] = x), bits[0]!);
   const fromBits = (b: bigint): number => ((bits[0] = b), value[0]!);
   let low = -1n; // below every non-negative double: never fits
-  let high = toBits(prefix[prefix.length - 1]!); // one stage of everything always fits
+  let high = toBits(fitting);
   while (high - low > 1n) {
     const middle = (low + high) / 2n;
     if (fits(fromBits(middle))) high = middle;
@@ -104,16 +128,17 @@ function smallestFittingCost(prefix: readonly number[], fits: (limit: number) =>
   return fromBits(high);
 }
 
-/** Within the limits, each stage in turn takes as many units as still lets the rest form the remaining stages. */
-function longestFirst(prefix: readonly number[], stages: number, limits: Limits): Partition {
-  const units = prefix.length - 1;
-  const fewest = fewestStages(prefix, limits);
+/** Within the limits, each stage in turn takes as many units as still lets the later stages finish. */
+function longestFirst(prefix: readonly (readonly number[])[], limits: Limits): Partition {
+  const stages = prefix.length;
+  const units = prefix[0]!.length - 1;
+  const finish = finishable(prefix, limits);
   const starts = [0];
-  for (let stage = 0; stage < stages - 1; stage++) {
-    const start = starts[stage]!;
-    const left = stages - stage - 1; // stages after this one: each needs a unit, and the rest must fit in them
-    let end = units - left;
-    while (!withinLimits(prefix, start, end, limits) || fewest[end]! > left) end--;
+  for (let s = 0; s < stages - 1; s++) {
+    const start = starts[s]!;
+    let end = start + 1;
+    while (end < units && withinLimits(prefix, s, start, end + 1, limits)) end++;
+    while (finish[s + 1]![end] !== 1) end--;
     starts.push(end);
   }
   starts.push(units);
