@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
 import { RankFailedError } from '../runtime/rank-pool.js';
+import { commanderMessage } from './commander-message.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
@@ -20,9 +22,16 @@ const commandModules: ((program: Command) => void)[] = [
   registerExplain,
 ];
 
+/** The version in package.json, which sits two folders above dist/src/cli/ (and src/cli/). */
+function packageVersion(): string {
+  const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return packageJson.version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('conveyor')
     .description('Pipeline-parallel training in TypeScript: schedules, a GPT across workers, a cluster planner.')
+    .version(packageVersion(), '--version', 'print the version')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => {} });
@@ -39,7 +48,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help and --version
-      process.stderr.write(`conveyor: ${error.message.replace(/^error: /, '')}\n`);
+      // No command at all: commander has already printed the help to stderr.
+      if (error.code !== 'commander.help') process.stderr.write(`conveyor: ${commanderMessage(error, program, argv)}\n`);
       return 2;
     }
     if (error instanceof UsageError) {

@@ -1,17 +1,16 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { readNumber, readWholeNumber, type NumberRange } from '../number-text.js';
 import { describeZodError } from '../zod-message.js';
 import type { Fault } from './fault.js';
 
-/** Everything `conveyor train` needs, validated once at the door so workers never see a bad value. */
-const wholeNumber = (flag: string, min: number) =>
-  z.coerce
-    .number({ message: `${flag} must be a whole number ≥ ${min}` })
-    .int({ message: `${flag} must be a whole number ≥ ${min}` })
-    .min(min, { message: `${flag} must be a whole number ≥ ${min}` });
+/** A flag's text (or a number already), read by the one rule every command uses (number-text.ts). */
+const flagText = z.union([z.string(), z.number()]).transform(String);
 
-const positiveNumber = (flag: string) =>
-  z.coerce.number({ message: `${flag} must be a number > 0` }).positive({ message: `${flag} must be a number > 0` }).finite({ message: `${flag} must be a finite number > 0` });
+/** Everything `conveyor train` needs, validated once at the door so workers never see a bad value. */
+const wholeNumber = (flag: string, min: number) => flagText.transform((text) => readWholeNumber(flag, text, min));
+
+const number = (flag: string, range: NumberRange) => flagText.transform((text) => readNumber(flag, text, range));
 
 export const trainSchema = z
   .object({
@@ -23,9 +22,9 @@ export const trainSchema = z
     batchSize: wholeNumber('--batch-size', 1),
     microbatches: wholeNumber('--microbatches', 1),
     steps: wholeNumber('--steps', 1),
-    lr: positiveNumber('--lr'),
-    weightDecay: z.coerce.number({ message: '--weight-decay must be a number ≥ 0' }).min(0, { message: '--weight-decay must be a number ≥ 0' }),
-    clip: positiveNumber('--clip'),
+    lr: number('--lr', { above: 0 }),
+    weightDecay: number('--weight-decay', { atLeast: 0 }),
+    clip: number('--clip', { above: 0 }),
     seed: wholeNumber('--seed', 0),
     untied: z.boolean(),
     stages: wholeNumber('--stages', 1),

@@ -7,11 +7,14 @@ import { formatAction, type Schedule, type Timeline, type TimelineEvent } from '
 import { percent, shortNumber, title } from './summary.js';
 
 export interface TextGridOptions {
-  /** Most characters for the time axis of one row (default 160). */
+  /** Most characters for the time axis of one row (default DEFAULT_GRID_WIDTH). */
   readonly width?: number;
 }
 
 const idle = '.';
+
+/** Columns of the time axis when the caller does not say. */
+export const DEFAULT_GRID_WIDTH = 160;
 
 /** Characters of each row, with every event written over the idle dots. */
 function drawRows(
@@ -36,7 +39,7 @@ function drawRows(
 }
 
 export function drawTextGrid(schedule: Schedule, timeline: Timeline, options: TextGridOptions = {}): string {
-  const width = options.width ?? 160;
+  const width = options.width ?? DEFAULT_GRID_WIDTH;
   // Loops, not Math.min(...values): a spread of a long timeline overflows the stack.
   let shortest = Infinity;
   let tokenWidth = 1;

@@ -71,7 +71,7 @@ test('explain names the problem and a change with its predicted effect', () => {
 test('bad input exits 2 with one line naming the mistake', () => {
   const cases: [string[], RegExp][] = [
     [['plan', '--model', 'llama3-70b', '--gpu', 'h100', '--gpus', '64', '--global-batch', '512'], /unknown GPU 'h100'.*h100-sxm/],
-    [['plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '0', '--global-batch', '512'], /--gpus must be a positive integer/],
+    [['plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '0', '--global-batch', '512'], /--gpus must be a whole number ≥ 1, got '0'/],
     [['plan', '--model', 'llama9', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], /unknown model 'llama9'/],
     [['plan', '--model', 'llama3-405b', '--gpu', 'a100-40gb', '--gpus', '8', '--global-batch', '64'], /at least \d+ GPUs of that kind/],
     [['estimate', '--config', join(folder, 'missing.json')], /cannot read config file/],

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { readWholeNumber } from '../../number-text.js';
+import { quote } from '../../quote.js';
 import {
   estimateJson, exportLimits, exportPlan, findGpu, isExportEngine, unknownEngine, findPreset, formatEstimate, formatPlanTable, noPlanError, parseModel, searchPlans,
   type ModelShape, type Precision, type Recompute, type SearchRequest, type ZeroStage,
@@ -25,13 +27,7 @@ interface PlanOptions extends PlannerOptions {
   readonly fp32Gradients?: boolean;
 }
 
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(value) || value < 1) {
-    throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
-  }
-  return value;
-}
+const positiveInteger = (flag: string, text: string): number => readWholeNumber(flag, text, 1);
 
 const integerList = (flag: string, text: string | undefined): number[] | undefined =>
   text?.split(',').map((item) => positiveInteger(flag, item));
@@ -39,7 +35,7 @@ const integerList = (flag: string, text: string | undefined): number[] | undefin
 function choiceList<T extends string | number>(flag: string, text: string | undefined, allowed: readonly T[]): T[] | undefined {
   return text?.split(',').map((item) => {
     const match = allowed.find((choice) => `${choice}` === item.trim());
-    if (match === undefined) throw new UsageError(`${flag} takes ${allowed.join(', ')} (comma-separated), got '${item}'`);
+    if (match === undefined) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (or several, comma-separated), got ${quote(item)}`);
     return match;
   });
 }

@@ -1,7 +1,9 @@
 /** `conveyor schedule`: generate (or read) a schedule, validate it, simulate it, and print or draw the timeline. */
 import { writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
+import { readNumber, readWholeNumber } from '../../number-text.js';
+import { quote } from '../../quote.js';
 import {
   formatOrder,
   generateSchedule,
@@ -14,7 +16,7 @@ import {
   type ScheduleName,
   type Timeline,
 } from '../../schedule/index.js';
-import { drawSvg, drawTextGrid, toChromeTrace } from '../../trace/index.js';
+import { DEFAULT_GRID_WIDTH, drawSvg, drawTextGrid, toChromeTrace } from '../../trace/index.js';
 import { readCustomSchedule } from '../schedule-file.js';
 
 const formats = ['text', 'svg', 'trace', 'json'] as const;
@@ -33,21 +35,13 @@ interface ScheduleFlags {
   readonly width?: number;
 }
 
-function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number < 1) {
-    throw new InvalidArgumentError('expected a positive integer such as 4.');
-  }
-  return number;
-}
+/** A commander parser for a count flag, by the one rule every command uses. */
+const count = (flag: string, max?: number) => (text: string) => readWholeNumber(flag, text, 1, max);
 
-function nonNegativeSeconds(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0) {
-    throw new InvalidArgumentError('expected seconds per message, a number ≥ 0 such as 0 or 0.25.');
-  }
-  return number;
-}
+/** Widest text grid: wider than any terminal or editor shows, and small enough to build in memory. */
+const MAX_WIDTH = 100_000;
+/** Characters of the whole text grid (ranks × columns) that fit in memory as rows of single characters. */
+const MAX_GRID_CELLS = 2 ** 28;
 
 const costsExample = 'f=1,b=2,i=1,w=1';
 
@@ -59,12 +53,10 @@ export function parseCosts(text: string): RankDurations {
   const given = new Map<string, number>();
   for (const part of text.split(',')) {
     const match = /^\s*([fbiwFBIW])\s*=\s*([^,\s]+)\s*$/.exec(part);
-    const value = match === null ? Number.NaN : Number(match[2]);
-    if (match === null || !Number.isFinite(value) || value <= 0) {
-      throw new InvalidArgumentError(`cannot read '${part.trim()}': use keys f, b, i, w with positive numbers, e.g. ${costsExample}.`);
-    }
+    if (match === null) throw new UsageError(`--costs: cannot read ${quote(part.trim())}: use keys f, b, i, w with numbers > 0, e.g. ${costsExample}`);
     const key = match[1]!.toUpperCase();
-    if (given.has(key)) throw new InvalidArgumentError(`${key.toLowerCase()} is given twice; give each of f, b, i, w at most once.`);
+    const value = readNumber(`--costs ${key.toLowerCase()}`, match[2]!, { above: 0 });
+    if (given.has(key)) throw new UsageError(`--costs: ${key.toLowerCase()} is given twice; give each of f, b, i, w at most once`);
     given.set(key, value);
   }
   const F = given.get('F') ?? 1;
@@ -113,7 +105,7 @@ function summary(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): 
 function render(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): string {
   switch (flags.format) {
     case 'text':
-      return drawTextGrid(schedule, timeline, { width: flags.width });
+      return drawTextGrid(schedule, timeline, { width: flags.width ?? DEFAULT_GRID_WIDTH });
     case 'svg':
       return drawSvg(schedule, timeline);
     case 'trace':
@@ -123,9 +115,22 @@ function render(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): s
   }
 }
 
+/** Costs near the largest double overflow the sums the simulator makes: refuse rather than print Infinity and NaN. */
+function requireFiniteFigures(timeline: Timeline, flags: ScheduleFlags): void {
+  const figures = [timeline.makespan, ...timeline.busy, ...timeline.bubbleFraction];
+  if (figures.every(Number.isFinite)) return;
+  const { F, B, I, W } = flags.costs;
+  throw new UsageError(`--costs f=${F},b=${B},i=${I},w=${W} with --comm ${flags.comm} make the timeline overflow (its makespan is ${timeline.makespan}): give smaller numbers`);
+}
+
 function runSchedule(flags: ScheduleFlags): void {
   const schedule = buildSchedule(flags);
+  const width = flags.width ?? DEFAULT_GRID_WIDTH;
+  if (flags.format === 'text' && schedule.ranks * width > MAX_GRID_CELLS) {
+    throw new UsageError(`a text grid of ${schedule.ranks} ranks × ${width} columns is too large to draw: use --width ${Math.max(1, Math.floor(MAX_GRID_CELLS / schedule.ranks))} or less, or --format json`);
+  }
   const timeline = simulate(schedule, uniformCosts(schedule, flags.costs, { commSeconds: flags.comm }));
+  requireFiniteFigures(timeline, flags);
   const output = render(schedule, timeline, flags);
   if (flags.out === undefined) {
     process.stdout.write(output);
@@ -145,18 +150,18 @@ export function registerScheduleCommand(program: Command): void {
     .command('schedule')
     .description('Generate a pipeline schedule, validate it, simulate it with uniform costs, and print or draw the timeline.')
     .addOption(generated(new Option('--schedule <name>', 'schedule to generate').choices(scheduleNames).default('1f1b')))
-    .addOption(generated(new Option('--stages <p>', 'ranks, i.e. pipeline depth p').argParser(positiveInteger).default(4)))
-    .addOption(generated(new Option('--microbatches <m>', 'micro-batches per step').argParser(positiveInteger).default(8)))
-    .addOption(generated(new Option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)').argParser(positiveInteger)))
+    .addOption(generated(new Option('--stages <p>', 'ranks, i.e. pipeline depth p').argParser(count('--stages')).default(4)))
+    .addOption(generated(new Option('--microbatches <m>', 'micro-batches per step').argParser(count('--microbatches')).default(8)))
+    .addOption(generated(new Option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)').argParser(count('--chunks'))))
     .addOption(new Option('--file <path>', 'read a custom schedule (text grid or JSON) instead of generating one'))
     .addOption(
       new Option('--costs <spec>', "one rank's durations of F, B, I, W; a chunk costs 1/v of them")
         .argParser(parseCosts)
         .default(parseCosts(costsExample), costsExample),
     )
-    .addOption(new Option('--comm <seconds>', 'seconds per message between ranks').argParser(nonNegativeSeconds).default(0))
+    .addOption(new Option('--comm <seconds>', 'seconds per message between ranks').argParser((text) => readNumber('--comm', text, { atLeast: 0 })).default(0))
     .addOption(new Option('--format <format>', 'output').choices(formats).default('text'))
     .addOption(new Option('--out <file>', 'write the output to a file instead of stdout'))
-    .addOption(new Option('--width <columns>', 'most columns of the text grid').argParser(positiveInteger))
+    .addOption(new Option('--width <columns>', `most columns of the text grid (default ${DEFAULT_GRID_WIDTH})`).argParser(count('--width', MAX_WIDTH)))
     .action((flags: ScheduleFlags) => runSchedule(flags));
 }
