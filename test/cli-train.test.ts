@@ -79,6 +79,19 @@ test('invalid combinations are refused up front with what would work, exit code 
   }
 });
 
+test('a --schedule-file fixes ranks, schedule and chunks: --stages, --schedule or --chunks beside it is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conveyor-'));
+  const file = join(dir, 'three.json');
+  const printed = conveyor(['schedule', '--stages', '3', '--microbatches', '4', '--format', 'json', '--out', file]);
+  assert.equal(printed.status, 0, printed.stderr);
+  for (const [flag, value] of [['--stages', '2'], ['--stages', '3'], ['--schedule', 'gpipe'], ['--chunks', '2']] as const) {
+    const result = conveyor(['train', ...tiny, '--steps', '1', '--schedule-file', file, flag, value]);
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(result.stderr, `conveyor: ${flag} cannot be used with --schedule-file; give one or the other\n`);
+    assert.equal(result.stdout, '', 'refused before any work');
+  }
+});
+
 test('a bad CONVEYOR_STALL_SECONDS or CONVEYOR_POLL_MS is a one-line usage error, exit code 2', () => {
   const cases: [Record<string, string>, string][] = [
     [{ CONVEYOR_STALL_SECONDS: '0' }, "CONVEYOR_STALL_SECONDS must be a number of seconds above 0, got '0'"],

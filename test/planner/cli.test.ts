@@ -100,3 +100,18 @@ test('a GPU from a hardware file can be planned on', () => {
   assert.equal(failure.status, 2);
   assert.match(failure.stderr, /hardware file .*peakTflopsBf16/);
 });
+
+test('a hardware file may not reuse an id: a catalogue GPU would be shadowed in silence and listed twice', () => {
+  const gpu = { peakTflopsBf16: 500, memoryGiB: 80, memoryBandwidthGBs: 3000, intraNodeBandwidthGBs: 400, gpusPerNode: 8, interNodeBandwidthGBs: 50 };
+  const shadowing = writeJson('shadow.json', { id: 'h100-sxm', ...gpu });
+  const twice = writeJson('twice.json', [{ id: 'mine', ...gpu }, { id: 'mine', ...gpu, memoryGiB: 40 }]);
+  const cases: [string, RegExp][] = [
+    [shadowing, /^conveyor: hardware file .*shadow\.json: id 'h100-sxm' is a catalogue GPU already; give yours an id of its own \(e\.g\. 'h100-sxm-custom'\) and pass it to --gpu$/m],
+    [twice, /^conveyor: hardware file .*twice\.json: id 'mine' is given twice; give each GPU an id of its own$/m],
+  ];
+  for (const [hardware, expected] of cases) {
+    const result = run('plan', '--model', 'llama3-8b', '--gpu', 'h100-sxm', '--hardware', hardware, '--gpus', '8', '--global-batch', '64');
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, expected);
+  }
+});
