@@ -6,3 +6,11 @@
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/**
+ * Work that finished but whose results could not all be written (a disk that filled up during the run), after
+ * every destination was checked at the start. The CLI prints its message on one line and exits with code 1.
+ */
+export class OutputError extends Error {
+  override readonly name = 'OutputError';
+}

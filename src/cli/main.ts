@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../errors.js';
+import { OutputError, UsageError } from '../errors.js';
 import { RankFailedError } from '../runtime/rank-pool.js';
 import { commanderMessage } from './commander-message.js';
 import { registerEstimate } from './commands/estimate.js';
@@ -55,6 +55,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`conveyor: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof OutputError) {
+      // The run finished and its summary is printed; only writing some result failed.
+      process.stderr.write(`conveyor: ${error.message}\n`);
+      return 1;
     }
     if (error instanceof RankFailedError) {
       // Every rank is already stopped; the message says which rank, stage, action and micro-batch.

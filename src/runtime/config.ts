@@ -40,23 +40,35 @@ export const trainSchema = z
     json: z.boolean(),
   })
   .superRefine((options, context) => {
-    const fail = (message: string) => context.addIssue({ code: 'custom', message });
-    if (options.embd % options.heads !== 0) fail(`--embd ${options.embd} is not divisible by --heads ${options.heads}: pick heads that divide the width (e.g. --heads ${largestDivisorAtMost(options.embd, options.heads)})`);
-    if (options.batchSize % options.microbatches !== 0) fail(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches}: use a batch size that is a multiple of ${options.microbatches}`);
-    if (options.saveEvery !== undefined && options.save === undefined) fail('--save-every needs --save DIR to know where to write');
+    if (options.saveEvery !== undefined && options.save === undefined) context.addIssue({ code: 'custom', message: '--save-every needs --save DIR to know where to write' });
   });
 
 export type TrainOptions = z.infer<typeof trainSchema>;
 
-function largestDivisorAtMost(value: number, limit: number): number {
+/** The largest divisor of `value` that is at most `limit`. */
+export function largestDivisorAtMost(value: number, limit: number): number {
   for (let divisor = Math.min(value, limit); divisor > 1; divisor--) if (value % divisor === 0) return divisor;
   return 1;
+}
+
+/**
+ * The flags that must fit together: heads divide the width, micro-batches the batch. A resumed run checks them
+ * once its checkpoint has supplied what was left out (resume-flags.ts), so they are not checked here then.
+ */
+export function checkTrainCombination(options: TrainOptions): void {
+  if (options.embd % options.heads !== 0) {
+    throw new UsageError(`--embd ${options.embd} is not divisible by --heads ${options.heads}: pick heads that divide the width (e.g. --heads ${largestDivisorAtMost(options.embd, options.heads)})`);
+  }
+  if (options.batchSize % options.microbatches !== 0) {
+    throw new UsageError(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches}: use a batch size that is a multiple of ${options.microbatches}`);
+  }
 }
 
 /** Validates raw flag values (strings from the command line); a bad one is a UsageError naming the flag. */
 export function parseTrainOptions(raw: Record<string, unknown>): TrainOptions {
   const result = trainSchema.safeParse(raw);
   if (!result.success) throw new UsageError(describeZodError(result.error, raw, trainSchema));
+  if (result.data.resume === undefined) checkTrainCombination(result.data);
   return result.data;
 }
 

@@ -9,7 +9,7 @@
  */
 import { instantiateKernel, kernelAddress, kernelFloat32, scratchAddress } from './kernel-memory.js';
 
-export { allocFloat32 } from './kernel-memory.js';
+export { allocFloat32, KERNEL_ALIGNMENT, KERNEL_MEMORY_BYTES, kernelBytesInUse } from './kernel-memory.js';
 
 export interface MatmulOptions {
   readonly transA?: boolean;
@@ -20,6 +20,8 @@ export interface MatmulOptions {
 const kernel = instantiateKernel('gemm');
 const gemm = kernel['gemm']!;
 const packingBytes = kernel['scratchBytes']!();
+/** Kernel memory the GEMM's packing scratch takes on each thread (once, the first time it multiplies). */
+export const MATMUL_SCRATCH_BYTES = packingBytes;
 const FLAG_TRANS_A = 1;
 const FLAG_TRANS_B = 2;
 const FLAG_ACCUMULATE = 4;

@@ -285,6 +285,19 @@ test('a process killed before its first rename leaves the previous checkpoint lo
   assertSameValues(parameters, previous.parameters);
 });
 
+test('the next save into a directory removes what a killed writer left, and leaves a running writer\'s files alone', () => {
+  const dir = freshDir();
+  saveCheckpoint(dir, checkpointOf(tiedConfig, 8));
+  saveKilledAtRename(dir, 1);
+  const left = [...filesOf(dir).keys()].filter((name) => name.includes('.tmp-'));
+  assert.equal(left.length, 4, 'the killed save left its four staged files');
+  const running = `.model.safetensors.tmp-${process.pid === 1 ? 2 : 1}-0123abcd`; // pid 1 always runs
+  writeFileSync(join(dir, running), 'another process is writing this');
+  saveCheckpoint(dir, checkpointOf(tiedConfig, 9));
+  assert.deepEqual([...filesOf(dir).keys()].filter((name) => name.includes('.tmp-')), [running]);
+  assert.equal(resumeTraining(dir, gptParameters(tiedConfig, 0)).optimizer.step, 49);
+});
+
 test('a process killed between renames (optimizer replaced, model not yet) is detected on resume, never mixed', () => {
   const dir = freshDir();
   const previous = checkpointOf(tiedConfig, 8);

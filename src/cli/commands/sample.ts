@@ -4,6 +4,7 @@ import { readNumber, readWholeNumber } from '../../number-text.js';
 import { loadParameters, readCheckpointSpec } from '../../checkpoint/checkpoint.js';
 import { generateTokens, lastPosition } from '../../data/sampling.js';
 import { buildSegment } from '../../nn/segment.js';
+import { checkInferenceMemory } from '../memory-check.js';
 
 interface SampleOptions {
   readonly checkpoint: string;
@@ -11,6 +12,15 @@ interface SampleOptions {
   readonly tokens: number;
   readonly temperature: number;
   readonly seed: number;
+}
+
+/** The longest string V8 can build (2^29 − 24 UTF-16 units); a character of the vocabulary takes at most 2. */
+const MAX_STRING_UNITS = 2 ** 29 - 24;
+
+/** The generated text is built as one string and its ids as one Int32Array: refuse a count that cannot be. */
+function checkSampleSize(tokens: number, promptLength: number): void {
+  const most = Math.floor(MAX_STRING_UNITS / 2) - promptLength;
+  if (tokens > most) throw new UsageError(`--tokens ${tokens} would make a text longer than the longest string this process can hold (${MAX_STRING_UNITS} UTF-16 units): use --tokens ${most} or fewer`);
 }
 
 export function registerSampleCommand(program: Command): void {
@@ -29,6 +39,10 @@ export function registerSampleCommand(program: Command): void {
       if (prompt.length > config.blockSize) {
         throw new UsageError(`the prompt has ${prompt.length} characters, more than the model's n_positions ${config.blockSize}`);
       }
+      checkSampleSize(options.tokens, prompt.length);
+      // The context grows a token at a time up to n_positions, then slides.
+      const lengths = Array.from({ length: Math.min(prompt.length + options.tokens - 1, config.blockSize) - prompt.length + 1 }, (_, i) => [1, prompt.length + i] as const);
+      checkInferenceMemory(`sample of the model in ${options.checkpoint}`, config, lengths);
       const model = buildSegment(config, 0);
       loadParameters(options.checkpoint, model.parameters);
       const V = config.vocabSize;

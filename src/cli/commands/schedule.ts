@@ -1,7 +1,7 @@
 /** `conveyor schedule`: generate (or read) a schedule, validate it, simulate it, and print or draw the timeline. */
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { UsageError } from '../../errors.js';
+import { OutputError, UsageError } from '../../errors.js';
 import { readNumber, readWholeNumber } from '../../number-text.js';
 import { quote } from '../../quote.js';
 import {
@@ -17,6 +17,7 @@ import {
   type Timeline,
 } from '../../schedule/index.js';
 import { DEFAULT_GRID_WIDTH, drawSvg, drawTextGrid, toChromeTrace } from '../../trace/index.js';
+import { checkOutputFile } from '../destinations.js';
 import { readCustomSchedule } from '../schedule-file.js';
 
 const formats = ['text', 'svg', 'trace', 'json'] as const;
@@ -124,6 +125,7 @@ function requireFiniteFigures(timeline: Timeline, flags: ScheduleFlags): void {
 }
 
 function runSchedule(flags: ScheduleFlags): void {
+  if (flags.out !== undefined) checkOutputFile('--out', flags.out);
   const schedule = buildSchedule(flags);
   const width = flags.width ?? DEFAULT_GRID_WIDTH;
   if (flags.format === 'text' && schedule.ranks * width > MAX_GRID_CELLS) {
@@ -139,7 +141,7 @@ function runSchedule(flags: ScheduleFlags): void {
   try {
     writeFileSync(flags.out, output);
   } catch (error) {
-    throw new UsageError(`--out: cannot write '${flags.out}': ${(error as Error).message}`);
+    throw new OutputError(`--out: could not write ${flags.out} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   process.stdout.write(`wrote ${flags.format} to ${flags.out}\n`);
 }

@@ -1,9 +1,8 @@
 /** `conveyor train`: a GPT trained across worker threads by a pipeline schedule (one rank with --stages 1). */
-import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
-import { UsageError } from '../../errors.js';
+import { OutputError, UsageError } from '../../errors.js';
 import { quote } from '../../quote.js';
 import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
@@ -12,6 +11,9 @@ import { runTraining } from '../../runtime/train.js';
 import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
+import { checkTrainDestinations, stopOnSignals, TrainOutputs } from '../train-outputs.js';
+import { checkTrainMemory, type TrainShape } from '../memory-check.js';
+import { kernelBytesInUse } from '../../tensor/matmul.js';
 
 interface TrainFlags extends Record<string, unknown> {
   readonly scheduleFile?: string;
@@ -40,37 +42,59 @@ function buildSchedule(options: TrainOptions, scheduleFile: string | undefined):
   }
 }
 
-function writeOutput(path: string, flag: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (error) {
-    throw new UsageError(`${flag}: cannot write '${path}': ${(error as Error).message}`);
-  }
+/** The option keys the user typed, as opposed to defaults (a resumed run takes those from its checkpoint). */
+function givenOptions(command: Command): Set<string> {
+  return new Set(command.options.map((option) => option.attributeName()).filter((key) => command.getOptionValueSource(key) === 'cli'));
 }
 
-async function runTrain(flags: TrainFlags): Promise<void> {
-  const options = parseTrainOptions(flags);
+async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
+  const flagOptions = parseTrainOptions(flags);
+  checkTrainDestinations(flagOptions);
   const runtime = runtimeOptions(process.env);
-  const schedule = buildSchedule(options, flags.scheduleFile);
-  const data = prepareData(options);
-  if (schedule.stages > data.config.layers + 2) {
-    throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
-  }
+  // The schedule and the run's size, known once a resumed run's checkpoint has supplied what was left out.
+  let memory!: TrainShape;
+  const resuming = flagOptions.resume !== undefined;
+  const checkMemory = (shape: TrainShape) => checkTrainMemory(shape, { layers: shape.config.layers, embd: shape.config.embd, heads: shape.config.heads, resuming });
+  const data = prepareData(flagOptions, givenOptions(command), ({ options, config, accuracyShapes }) => {
+    const schedule = buildSchedule(options, flags.scheduleFile);
+    if (schedule.stages > config.layers + 2) {
+      throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${config.layers + 2} (embedding, ${config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
+    }
+    memory = { config, batchSize: options.batchSize, seqLen: options.seqLen, recompute: options.recompute, schedule, accuracyShapes, driverInUse: kernelBytesInUse() };
+    checkMemory(memory);
+  });
+  const options = data.options;
+  const { schedule } = memory;
   const presenter = new Presenter(options);
+  const outputs = new TrainOutputs(options, data.save, data.start.step);
+  let stepping = false; // from the first step on
+  let stepsDone = data.start.step;
+  const stopped = stopOnSignals(() => outputs.interrupted(stepping ? stepsDone + 1 : undefined), () => presenter.stop());
   const result = await runTraining(
     { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime },
     {
-      onStart: (plan) => presenter.start(plan, data.description),
-      onStep: (record) => presenter.step(record),
-      onSave: (step, state) => data.save(step, state),
+      onStart: (plan) => {
+        checkMemory({ ...memory, partition: plan.partition }); // now each rank's stages are known
+        stepping = true;
+        presenter.start(plan, data.description);
+      },
+      onStep: (record) => {
+        stepsDone = record.step;
+        presenter.step(record);
+      },
+      onSave: (step, state) => outputs.saveDuring(step, state),
     },
   ).finally(() => presenter.stop());
-  if (options.save !== undefined) data.save(options.steps, result.state);
+  const failures: (string | undefined)[] = [];
+  if (options.save !== undefined) failures.push(outputs.saveAtEnd(options.steps, result.state));
+  stopped();
   const score = data.accuracy(result.state);
   const extras = score === undefined ? {} : { accuracy: score.accuracy, digitAccuracy: score.digitAccuracy };
-  if (options.trace !== undefined) writeOutput(options.trace, '--trace', JSON.stringify(toChromeTrace(schedule, result.timeline)) + '\n');
-  if (options.svg !== undefined) writeOutput(options.svg, '--svg', drawSvg(schedule, result.timeline));
+  if (options.trace !== undefined) failures.push(outputs.writeFile('--trace', options.trace, JSON.stringify(toChromeTrace(schedule, result.timeline)) + '\n'));
+  if (options.svg !== undefined) failures.push(outputs.writeFile('--svg', options.svg, drawSvg(schedule, result.timeline)));
   process.stdout.write(options.json ? JSON.stringify(reportJson(result, extras), null, 2) + '\n' : reportText(result, extras));
+  const failed = failures.filter((failure) => failure !== undefined);
+  if (failed.length > 0) throw new OutputError(failed.join('; '));
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -103,5 +127,5 @@ export function registerTrainCommand(program: Command): void {
     .option('--trace <file>', 'write the last step as Chrome trace JSON')
     .option('--svg <file>', 'write the last step as an SVG Gantt chart')
     .option('--json', 'print one JSON object at the end instead of the summary', false)
-    .action((flags: TrainFlags) => runTrain(flags));
+    .action((flags: TrainFlags, command: Command) => runTrain(flags, command));
 }
