@@ -6,6 +6,7 @@ import { UsageError } from '../../src/errors.js';
 import {
   formatSchedule,
   generateSchedule,
+  isCompute,
   parseSchedule,
   scheduleNames,
   simulate,
@@ -15,6 +16,7 @@ import {
   type CostModel,
   type Schedule,
   type Timeline,
+  type TimelineEvent,
 } from '../../src/schedule/index.js';
 
 const runs = { numRuns: 150 };
@@ -96,8 +98,9 @@ function criticalPath(schedule: Schedule, costs: CostModel): number {
 
 /** Every event waits for its inputs, never overlaps its rank's previous one, and starts as early as both allow. */
 function assertCausalAndTight(schedule: Schedule, costs: CostModel, timeline: Timeline): void {
+  const compute = timeline.events.filter((event): event is TimelineEvent & { action: Action } => isCompute(event.action));
   const ends = new Map<string, { rank: number; end: number }>();
-  for (const event of timeline.events) ends.set(key(event.action.kind, event.action.stage, event.action.microbatch), event);
+  for (const event of compute) ends.set(key(event.action.kind, event.action.stage, event.action.microbatch), event);
   const inputGradient = (stage: number, microbatch: number) =>
     ends.get(key('B', stage, microbatch)) ?? ends.get(key('I', stage, microbatch))!;
   const inputsOf = (a: Action): { rank: number; end: number; boundary: number }[] => {
@@ -108,7 +111,7 @@ function assertCausalAndTight(schedule: Schedule, costs: CostModel, timeline: Ti
     return [own, { ...inputGradient(a.stage + 1, a.microbatch), boundary: a.stage }];
   };
   schedule.order.forEach((actions, rank) => {
-    const events = timeline.events.filter((e) => e.rank === rank);
+    const events = compute.filter((e) => e.rank === rank);
     assert.deepEqual(events.map((e) => e.action), actions, 'events follow the rank\'s order');
     let previousEnd = 0;
     for (const event of events) {

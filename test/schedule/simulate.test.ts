@@ -20,15 +20,24 @@ test('a two-rank 1f1b with uneven stages and message time, timed by hand', () =>
   };
   const timeline = simulate(schedule, costs);
   const spans = timeline.events.map((e) => `${e.rank}:${formatAction(e.action)}@${e.start}-${e.end}`);
+  // Lowered: sends span their transfer after the producer, receives are the instant the message is taken.
   assert.deepEqual(spans, [
     '0:0F0@0-1',
+    '0:0SEND_F0@1-1.5',
     '0:0F1@1-2',
-    '0:0B0@8-11', // 1B0 ends at 7.5, plus 0.5 for the gradient to cross
+    '0:0SEND_F1@2-2.5',
+    '0:0RECV_B0@8-8', // 1B0 ends at 7.5, plus 0.5 for the gradient to cross
+    '0:0B0@8-11',
+    '0:0RECV_B1@14-14',
     '0:0B1@14-17',
+    '1:1RECV_F0@1.5-1.5',
     '1:1F0@1.5-3.5',
     '1:1B0@3.5-7.5',
-    '1:1F1@7.5-9.5', // its input arrived at 2.5 but the rank was busy
+    '1:1SEND_B0@7.5-8',
+    '1:1RECV_F1@7.5-7.5', // its input arrived at 2.5 but the rank was busy
+    '1:1F1@7.5-9.5',
     '1:1B1@9.5-13.5',
+    '1:1SEND_B1@13.5-14',
   ]);
   assert.equal(timeline.makespan, 17);
   assert.deepEqual(timeline.busy, [8, 12]);
@@ -87,6 +96,6 @@ test('the simulator refuses an order that cannot run even with unbounded buffers
   };
   assert.throws(
     () => simulate(schedule, uniformCosts(schedule, { F: 1, B: 1, I: 1, W: 1 })),
-    /deadlock: rank 0 cannot start 0B0: it waits for 0F0 on rank 0/,
+    /deadlock: rank 0 runs 0B0 \(position 0\) before 0F0 \(position 1\), whose output it waits for/,
   );
 });
