@@ -3,11 +3,13 @@
  * how many chunks a rank holds, what it requires of the sizes and whether it splits the backward. The
  * generators, the CLI, the planner and the web page read these entries rather than re-encoding the rules.
  */
+import { dualPipeVSchedule } from './generators/dualpipe-v.js';
 import { gpipeSchedule } from './generators/gpipe.js';
 import { interleavedSchedule } from './generators/interleaved.js';
 import { naiveSchedule } from './generators/naive.js';
 import { oneForwardOneBackwardSchedule } from './generators/one-f-one-b.js';
 import { zeroBubbleH1Schedule } from './generators/zb-h1.js';
+import { zeroBubbleH2Schedule } from './generators/zb-h2.js';
 import { zeroBubbleVSchedule } from './generators/zb-v.js';
 import type { Schedule } from './types.js';
 
@@ -23,6 +25,8 @@ export interface CatalogueEntry {
   readonly chunks: { readonly default: number; readonly min: number; readonly max: number };
   /** Micro-batches must be a multiple of the ranks. */
   readonly microbatchesMultipleOfRanks: boolean;
+  /** Micro-batches must be at least this many per rank (0: any count). */
+  readonly minMicrobatchesPerRank: number;
   /** The backward runs as I then W (zero-bubble families) rather than one B. */
   readonly splitBackward: boolean;
   /** PyTorch pipelining's class for this schedule, without its 'Schedule' prefix, where it has one. */
@@ -42,6 +46,7 @@ export const scheduleCatalogue = [
     placement: 'looped',
     chunks: oneChunk,
     microbatchesMultipleOfRanks: false,
+    minMicrobatchesPerRank: 0,
     splitBackward: false,
     generate: (ranks, microbatches) => naiveSchedule(ranks, microbatches),
   },
@@ -52,6 +57,7 @@ export const scheduleCatalogue = [
     placement: 'looped',
     chunks: oneChunk,
     microbatchesMultipleOfRanks: false,
+    minMicrobatchesPerRank: 0,
     splitBackward: false,
     torchClass: 'GPipe',
     generate: (ranks, microbatches) => gpipeSchedule(ranks, microbatches),
@@ -63,6 +69,7 @@ export const scheduleCatalogue = [
     placement: 'looped',
     chunks: oneChunk,
     microbatchesMultipleOfRanks: false,
+    minMicrobatchesPerRank: 0,
     splitBackward: false,
     torchClass: '1F1B',
     generate: (ranks, microbatches) => oneForwardOneBackwardSchedule(ranks, microbatches),
@@ -74,6 +81,7 @@ export const scheduleCatalogue = [
     placement: 'looped',
     chunks: { default: 2, min: 2, max: Number.MAX_SAFE_INTEGER },
     microbatchesMultipleOfRanks: true,
+    minMicrobatchesPerRank: 0,
     splitBackward: false,
     torchClass: 'Interleaved1F1B',
     generate: (ranks, microbatches, chunks) => interleavedSchedule(ranks, microbatches, chunks),
@@ -85,8 +93,20 @@ export const scheduleCatalogue = [
     placement: 'looped',
     chunks: oneChunk,
     microbatchesMultipleOfRanks: false,
+    minMicrobatchesPerRank: 0,
     splitBackward: true,
     generate: (ranks, microbatches) => zeroBubbleH1Schedule(ranks, microbatches),
+  },
+  {
+    name: 'zb-h2',
+    summary: 'zero bubble with twice the memory: extra warm-up forwards, W passes deferred by 2(p-1) micro-batches',
+    source: 'Qi et al. 2024, Zero Bubble Pipeline Parallelism, section 2.2',
+    placement: 'looped',
+    chunks: oneChunk,
+    microbatchesMultipleOfRanks: false,
+    minMicrobatchesPerRank: 0,
+    splitBackward: true,
+    generate: (ranks, microbatches) => zeroBubbleH2Schedule(ranks, microbatches),
   },
   {
     name: 'zb-v',
@@ -95,9 +115,22 @@ export const scheduleCatalogue = [
     placement: 'v',
     chunks: twoChunks,
     microbatchesMultipleOfRanks: false,
+    minMicrobatchesPerRank: 0,
     splitBackward: true,
     torchClass: 'ZBVZeroBubble',
     generate: (ranks, microbatches) => zeroBubbleVSchedule(ranks, microbatches),
+  },
+  {
+    name: 'dualpipe-v',
+    summary: 'V placement; the steady state pairs a forward of one chunk with a backward of the other (DualPipe cut in half)',
+    source: 'DeepSeek-AI 2024, DeepSeek-V3 Technical Report (DualPipe); Sea AI Lab cut-in-half; PyTorch ScheduleDualPipeV',
+    placement: 'v',
+    chunks: twoChunks,
+    microbatchesMultipleOfRanks: false,
+    minMicrobatchesPerRank: 2,
+    splitBackward: true,
+    torchClass: 'DualPipeV',
+    generate: (ranks, microbatches) => dualPipeVSchedule(ranks, microbatches),
   },
 ] as const satisfies readonly CatalogueEntry[];
 

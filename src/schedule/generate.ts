@@ -61,5 +61,11 @@ export function generateSchedule(name: ScheduleName, options: GenerateOptions): 
     );
   }
   if (entry.microbatchesMultipleOfRanks) requireMultipleOfRanks(entry, ranks, microbatches);
+  const fewest = entry.minMicrobatchesPerRank * ranks;
+  if (microbatches < fewest) {
+    throw new UsageError(
+      `${name} needs at least ${entry.minMicrobatchesPerRank} micro-batches per rank, one per stage (got microbatches ${microbatches}, ranks ${ranks}); use ${fewest} or more`,
+    );
+  }
   return entry.generate(ranks, microbatches, chunks);
 }

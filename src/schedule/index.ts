@@ -32,6 +32,6 @@ export {
   type Link,
   type RankDurations,
 } from './costs.js';
-export { formatLoweredSchedule, formatOrder, formatSchedule, parseLoweredSchedule, parseSchedule } from './text.js';
+export { formatLoweredSchedule, formatOrder, formatOrders, formatSchedule, parseLoweredSchedule, parseSchedule } from './text.js';
 export { formatTorchCsv, parseTorchCsv } from './torch-csv.js';
-export { loweredFromJson, loweredToJson, scheduleFromJson, scheduleToJson, type ScheduleJson } from './json.js';
+export { checkDeclaredShape, loweredFromJson, loweredToJson, scheduleFromJson, scheduleToJson, type ScheduleJson } from './json.js';

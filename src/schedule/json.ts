@@ -4,8 +4,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { parseLoweredAction } from './actions.js';
-import { buildLowered, computeScheduleOf, formatOrder, shapeOfOrder } from './text.js';
+import { buildLowered, computeScheduleOf, formatOrder, readTokens, shapeOfOrder } from './text.js';
 import type { LoweredAction, LoweredSchedule, Schedule } from './types.js';
 
 const count = z.number().int().positive();
@@ -27,24 +26,25 @@ export type ScheduleJson = z.infer<typeof scheduleJson>;
 
 export function scheduleToJson(schedule: Schedule): ScheduleJson {
   const { name, ranks, stages, microbatches, placement } = schedule;
-  return { name, ranks, stages, microbatches, placement: [...placement], order: schedule.order.map(formatOrder) };
+  return { name, ranks, stages, microbatches, placement: [...placement], order: schedule.order.map((actions, rank) => formatOrder(actions, schedule.overlaps?.[rank])) };
 }
 
 export function loweredToJson(lowered: LoweredSchedule): ScheduleJson {
   const { name, ranks, stages, microbatches, placement, replicas, tiedEmbedding } = lowered;
-  return { name, ranks, stages, microbatches, placement: [...placement], replicas, tiedEmbedding, order: lowered.order.map(formatOrder) };
+  return { name, ranks, stages, microbatches, placement: [...placement], replicas, tiedEmbedding, order: lowered.order.map((actions) => formatOrder(actions)) };
 }
 
-/** [rank] lists from token strings; a bad token names its rank. */
-export function readRows(rows: readonly string[], where: string): LoweredAction[][] {
-  return rows.map((row, rank) => {
+/** [rank] lists from token strings, with the positions of overlapped pairs; a bad token names its rank. */
+export function readRows(rows: readonly string[], where: string): { order: LoweredAction[][]; pairs: number[][] } {
+  const read = rows.map((row, rank) => {
     try {
-      return row.trim().split(/\s+/).filter((token) => token !== '').map(parseLoweredAction);
+      return readTokens(row.trim().split(/\s+/).filter((token) => token !== ''));
     } catch (error) {
       if (error instanceof UsageError) throw new UsageError(`${where}: rank ${rank}: ${error.message}`);
       throw error;
     }
   });
+  return { order: read.map((rank) => rank.actions), pairs: read.map((rank) => rank.pairs) };
 }
 
 /** Declared sizes and placement must be what the order implies; a contradiction is named, not silently resolved. */
@@ -83,15 +83,15 @@ function parseJson(value: unknown): ScheduleJson {
 /** Reads a schedule from parsed JSON and validates it; a wrong shape is refused with the path of the first bad field. */
 export function scheduleFromJson(value: unknown): Schedule {
   const { name, order: rows, replicas, tiedEmbedding, ...declared } = parseJson(value);
-  const order = readRows(rows, 'schedule JSON');
+  const { order, pairs } = readRows(rows, 'schedule JSON');
   checkDeclaredShape('schedule JSON', declared, order);
-  return computeScheduleOf(name, order, { ...(replicas === undefined ? {} : { replicas }), ...(tiedEmbedding === undefined ? {} : { tiedEmbedding }) });
+  return computeScheduleOf(name, order, { ...(replicas === undefined ? {} : { replicas }), ...(tiedEmbedding === undefined ? {} : { tiedEmbedding }) }, pairs);
 }
 
 /** Reads a lowered schedule from parsed JSON and validates it. */
 export function loweredFromJson(value: unknown): LoweredSchedule {
   const { name, order: rows, replicas, tiedEmbedding, ...declared } = parseJson(value);
-  const order = readRows(rows, 'schedule JSON');
+  const { order, pairs } = readRows(rows, 'schedule JSON');
   checkDeclaredShape('schedule JSON', declared, order);
-  return buildLowered(name, order, { ...(replicas === undefined ? {} : { replicas }), ...(tiedEmbedding === undefined ? {} : { tiedEmbedding }) });
+  return buildLowered(name, order, { ...(replicas === undefined ? {} : { replicas }), ...(tiedEmbedding === undefined ? {} : { tiedEmbedding }) }, pairs);
 }

@@ -8,13 +8,14 @@
  * - SEND_F / SEND_B right after the compute that produced the message (sends never block);
  * - after a stage's last weight gradient (its last B or W): REDUCE_GRAD when there are replicas, then
  *   SEND_TIED when the first and last stages share the embedding on two ranks;
- * - RECV_TIED at the very end, so waiting for the other end never holds up this rank's own work.
+ * - RECV_TIED at the very end, so waiting for the other end never holds up this rank's own work;
+ * - an overlapped pair (Schedule.overlaps) runs as one: both receives before it, both sends after it.
  * No message crosses between two stages on one rank: they hand data over in memory.
  */
 import { UsageError } from '../errors.js';
 import { commAction } from './actions.js';
 import { indexSchedule, isForwardOnly, slotOf, type ScheduleIndex } from './structure.js';
-import type { LoweredAction, LoweredSchedule, Schedule } from './types.js';
+import type { Action, LoweredAction, LoweredSchedule, Schedule } from './types.js';
 
 export interface LoweringOptions {
   /** Data-parallel replicas of the pipeline (1: no gradient reduction). */
@@ -58,22 +59,31 @@ export function lowerIndexed(schedule: Schedule, index: ScheduleIndex, options: 
 
   const order = schedule.order.map((actions, rank) => {
     const lowered: LoweredAction[] = [];
-    actions.forEach((a, position) => {
+    const receive = (a: Action): void => {
       const { kind, stage, microbatch } = a;
       if (kind === 'F' && stage > 0 && crosses(stage - 1, stage)) lowered.push(commAction('RECV_F', stage, microbatch));
-      if ((kind === 'B' || kind === 'I') && stage < lastStage && crosses(stage + 1, stage)) {
-        lowered.push(commAction('RECV_B', stage, microbatch));
-      }
-      lowered.push(a);
+      if ((kind === 'B' || kind === 'I') && stage < lastStage && crosses(stage + 1, stage)) lowered.push(commAction('RECV_B', stage, microbatch));
+    };
+    const send = (a: Action): void => {
+      const { kind, stage, microbatch } = a;
       if (kind === 'F' && stage < lastStage && crosses(stage + 1, stage)) lowered.push(commAction('SEND_F', stage, microbatch));
-      if ((kind === 'B' || kind === 'I') && stage > 0 && crosses(stage - 1, stage)) {
-        lowered.push(commAction('SEND_B', stage, microbatch));
-      }
-      if (position === lastWeight[stage]) {
-        if (replicas > 1) lowered.push(commAction('REDUCE_GRAD', stage));
-        if (tied && (stage === 0 || stage === lastStage)) lowered.push(commAction('SEND_TIED', stage));
-      }
-    });
+      if ((kind === 'B' || kind === 'I') && stage > 0 && crosses(stage - 1, stage)) lowered.push(commAction('SEND_B', stage, microbatch));
+    };
+    const finishStage = (a: Action, position: number): void => {
+      if (position !== lastWeight[a.stage]) return;
+      if (replicas > 1) lowered.push(commAction('REDUCE_GRAD', a.stage));
+      if (tied && (a.stage === 0 || a.stage === lastStage)) lowered.push(commAction('SEND_TIED', a.stage));
+    };
+    const pairs = new Set(schedule.overlaps?.[rank] ?? []);
+    for (let position = 0; position < actions.length; position++) {
+      // An overlapped pair runs as one: both inputs first, both outputs after.
+      const group = pairs.has(position) ? [position, position + 1] : [position];
+      for (const at of group) receive(actions[at]!);
+      for (const at of group) lowered.push(actions[at]!);
+      for (const at of group) send(actions[at]!);
+      for (const at of group) finishStage(actions[at]!, at);
+      position = group[group.length - 1]!;
+    }
     if (tied) {
       for (const end of [0, lastStage]) if (placement[end] === rank) lowered.push(commAction('RECV_TIED', end));
     }

@@ -108,6 +108,32 @@ function checkComplete(schedule: Schedule, index: ScheduleIndex): void {
   }
 }
 
+/** Overlapped pairs name an F followed at once by a B or I of another stage on the same rank, each action in one pair at most. */
+function checkOverlaps(schedule: Schedule): void {
+  const { overlaps } = schedule;
+  if (overlaps === undefined) return;
+  if (!Array.isArray(overlaps) || overlaps.length !== schedule.ranks) {
+    throw new UsageError(`schedule overlaps must hold one list of pair positions for each of its ${schedule.ranks} ranks`);
+  }
+  overlaps.forEach((positions, rank) => {
+    const actions = schedule.order[rank]!;
+    let previous = -2;
+    for (const position of positions) {
+      const first = actions[position];
+      const second = actions[position + 1];
+      if (!Number.isInteger(position) || position < previous + 2 || first === undefined || second === undefined) {
+        throw new UsageError(`rank ${rank}: overlapped pair at position ${position} must start after the previous pair and before the last action`);
+      }
+      if (first.kind !== 'F' || (second.kind !== 'B' && second.kind !== 'I') || first.stage === second.stage) {
+        throw new UsageError(
+          `rank ${rank}: ${formatAction(first)} and ${formatAction(second)} cannot run as an overlapped pair: it is a forward followed by a backward (B or I) of another stage`,
+        );
+      }
+      previous = position;
+    }
+  });
+}
+
 export function indexSchedule(schedule: Schedule): ScheduleIndex {
   checkSizes(schedule);
   const slots = schedule.stages * schedule.microbatches;
@@ -127,5 +153,6 @@ export function indexSchedule(schedule: Schedule): ScheduleIndex {
     });
   });
   checkComplete(schedule, index);
+  checkOverlaps(schedule);
   return index;
 }

@@ -17,16 +17,57 @@ import { computePart } from './lowered-structure.js';
 import { validateLoweredSchedule, validateSchedule } from './validate.js';
 import type { Action, LoweredAction, LoweredSchedule, Schedule } from './types.js';
 
-export function formatOrder(actions: readonly LoweredAction[]): string {
-  return actions.map(formatAction).join(' ');
+/** One rank's actions as tokens; `pairs` are the positions of overlapped pairs, written `(0F3;3B1)`. */
+export function formatOrder(actions: readonly LoweredAction[], pairs: readonly number[] = []): string {
+  const starts = new Set(pairs);
+  const tokens: string[] = [];
+  for (let position = 0; position < actions.length; position++) {
+    if (starts.has(position)) {
+      tokens.push(`(${formatAction(actions[position]!)};${formatAction(actions[position + 1]!)})`);
+      position++;
+    } else {
+      tokens.push(formatAction(actions[position]!));
+    }
+  }
+  return tokens.join(' ');
 }
 
-function rankLines(order: readonly (readonly LoweredAction[])[]): string[] {
-  return order.map((actions, rank) => `rank ${rank}: ${formatOrder(actions)}`.trimEnd());
+/** Every rank's order as one token string, overlapped pairs included. */
+export function formatOrders(schedule: Pick<Schedule, 'overlaps'> & { readonly order: readonly (readonly LoweredAction[])[] }): string[] {
+  return schedule.order.map((actions, rank) => formatOrder(actions, schedule.overlaps?.[rank]));
+}
+
+function rankLines(order: readonly (readonly LoweredAction[])[], overlaps?: readonly (readonly number[])[]): string[] {
+  return order.map((actions, rank) => `rank ${rank}: ${formatOrder(actions, overlaps?.[rank])}`.trimEnd());
 }
 
 export function formatSchedule(schedule: Schedule): string {
-  return [`schedule ${schedule.name}`, ...rankLines(schedule.order)].join('\n') + '\n';
+  return [`schedule ${schedule.name}`, ...rankLines(schedule.order, schedule.overlaps)].join('\n') + '\n';
+}
+
+const pairToken = /^\(([^;()\s]+);([^;()\s]+)\)$/;
+
+/** One rank's tokens: actions in order, and where overlapped pairs `(0F3;3B1)` start. */
+export function readTokens(tokens: readonly string[]): { actions: LoweredAction[]; pairs: number[] } {
+  const actions: LoweredAction[] = [];
+  const pairs: number[] = [];
+  for (const token of tokens) {
+    const pair = pairToken.exec(token);
+    if (pair === null) {
+      actions.push(parseLoweredAction(token));
+      continue;
+    }
+    const [first, second] = [parseLoweredAction(pair[1]!), parseLoweredAction(pair[2]!)];
+    if (!isCompute(first) || !isCompute(second)) throw new UsageError(`cannot read '${token}': an overlapped pair holds two compute actions, e.g. (0F3;3B1)`);
+    pairs.push(actions.length);
+    actions.push(first, second);
+  }
+  return { actions, pairs };
+}
+
+/** Per-rank pair positions, or undefined when no rank has any (so plain schedules carry no overlaps field). */
+export function overlapsOf(pairs: readonly (readonly number[])[]): { overlaps?: number[][] } {
+  return pairs.some((list) => list.length > 0) ? { overlaps: pairs.map((list) => [...list]) } : {};
 }
 
 export function formatLoweredSchedule(lowered: LoweredSchedule): string {
@@ -84,6 +125,8 @@ interface ReadText {
   readonly replicas?: number;
   readonly tiedEmbedding?: boolean;
   readonly order: LoweredAction[][];
+  /** [rank] positions of overlapped pairs. */
+  readonly pairs: number[][];
 }
 
 const rowPattern = /^rank\s+(\d+)\s*:(.*)$/;
@@ -92,7 +135,7 @@ function readText(text: string, defaultName: string): ReadText {
   let name = defaultName;
   let replicas: number | undefined;
   let tiedEmbedding: boolean | undefined;
-  const rows = new Map<number, LoweredAction[]>();
+  const rows = new Map<number, { actions: LoweredAction[]; pairs: number[] }>();
   text.split(/\r?\n/).forEach((raw, lineIndex) => {
     const line = raw.replace(/#.*/, '').trim();
     if (line === '') return;
@@ -119,7 +162,7 @@ function readText(text: string, defaultName: string): ReadText {
     if (rows.has(rank)) throw new UsageError(`${where}: rank ${rank} is listed twice`);
     const tokens = row[2]!.trim().split(/\s+/).filter((token) => token !== '');
     try {
-      rows.set(rank, tokens.map(parseLoweredAction));
+      rows.set(rank, readTokens(tokens));
     } catch (error) {
       if (error instanceof UsageError) throw new UsageError(`${where}: ${error.message}`);
       throw error;
@@ -131,12 +174,21 @@ function readText(text: string, defaultName: string): ReadText {
   for (let rank = 0; rank < ranks; rank++) {
     if (!rows.has(rank)) throw new UsageError(`rank ${rank} is missing: list every rank from 0 to ${ranks - 1}`);
   }
-  const order = Array.from({ length: ranks }, (_, rank) => rows.get(rank)!);
-  return { name, ...(replicas === undefined ? {} : { replicas }), ...(tiedEmbedding === undefined ? {} : { tiedEmbedding }), order };
+  const order = Array.from({ length: ranks }, (_, rank) => rows.get(rank)!.actions);
+  const pairs = Array.from({ length: ranks }, (_, rank) => rows.get(rank)!.pairs);
+  return { name, ...(replicas === undefined ? {} : { replicas }), ...(tiedEmbedding === undefined ? {} : { tiedEmbedding }), order, pairs };
 }
 
 /** Lowered lists from their parts, validated: every send matched, receives before their consumers, progress. */
-export function buildLowered(name: string, order: LoweredAction[][], declared: { replicas?: number; tiedEmbedding?: boolean }): LoweredSchedule {
+export function buildLowered(
+  name: string,
+  order: LoweredAction[][],
+  declared: { replicas?: number; tiedEmbedding?: boolean },
+  pairs: readonly (readonly number[])[] = [],
+): LoweredSchedule {
+  if (pairs.some((list) => list.length > 0)) {
+    throw new UsageError('overlapped pairs such as (0F3;3B1) belong to compute schedules; lowered lists show a pair by its receives before it and its sends after');
+  }
   const shape = shapeOfOrder(order);
   const lowered: LoweredSchedule = { name, ranks: order.length, ...shape, ...loweringOf(order, declared), order };
   validateLoweredSchedule(lowered);
@@ -145,8 +197,8 @@ export function buildLowered(name: string, order: LoweredAction[][], declared: {
 
 /** Reads the lowered text form and validates it. */
 export function parseLoweredSchedule(text: string, defaultName = 'custom'): LoweredSchedule {
-  const { name, order, ...declared } = readText(text, defaultName);
-  return buildLowered(name, order, declared);
+  const { name, order, pairs, ...declared } = readText(text, defaultName);
+  return buildLowered(name, order, declared, pairs);
 }
 
 /**
@@ -154,15 +206,22 @@ export function parseLoweredSchedule(text: string, defaultName = 'custom'): Lowe
  * have their communication checked first, and their compute part is the schedule (which the runtime lowers
  * again for its own replicas and embedding).
  */
-export function computeScheduleOf(name: string, order: LoweredAction[][], declared: { replicas?: number; tiedEmbedding?: boolean }): Schedule {
+export function computeScheduleOf(
+  name: string,
+  order: LoweredAction[][],
+  declared: { replicas?: number; tiedEmbedding?: boolean },
+  pairs: readonly (readonly number[])[] = [],
+): Schedule {
   const lowered = hasCommunication(order) || declared.replicas !== undefined || declared.tiedEmbedding !== undefined;
-  const schedule = lowered ? computePart(buildLowered(name, order, declared)) : { name, ranks: order.length, ...shapeOfOrder(order), order: order as Action[][] };
+  const schedule: Schedule = lowered
+    ? computePart(buildLowered(name, order, declared, pairs))
+    : { name, ranks: order.length, ...shapeOfOrder(order), order: order as Action[][], ...overlapsOf(pairs) };
   validateSchedule(schedule);
   return schedule;
 }
 
 /** Reads the text form and validates it: a schedule that parses is one the runtime can run. */
 export function parseSchedule(text: string, defaultName = 'custom'): Schedule {
-  const { name, order, ...declared } = readText(text, defaultName);
-  return computeScheduleOf(name, order, declared);
+  const { name, order, pairs, ...declared } = readText(text, defaultName);
+  return computeScheduleOf(name, order, declared, pairs);
 }

@@ -18,9 +18,22 @@ import { indexLowered } from './lowered-structure.js';
 import { computeScheduleOf, shapeOfOrder } from './text.js';
 import type { Action, ActionKind, LoweredAction, LoweredSchedule, Schedule } from './types.js';
 
-/** The compute_only CSV of any schedule: each rank's actions in order, no idle cells. */
+/** The compute_only CSV of any schedule: each rank's actions in order, no idle cells, overlapped pairs as OVERLAP_F_B. */
 export function formatTorchCsv(schedule: Schedule): string {
-  return schedule.order.map((actions) => actions.map(formatAction).join(',')).join('\r\n') + '\r\n';
+  const rows = schedule.order.map((actions, rank) => {
+    const pairs = new Set(schedule.overlaps?.[rank] ?? []);
+    const cells: string[] = [];
+    for (let position = 0; position < actions.length; position++) {
+      if (!pairs.has(position)) {
+        cells.push(formatAction(actions[position]!));
+        continue;
+      }
+      cells.push(`(${formatAction(actions[position]!)};${formatAction(actions[position + 1]!)})OVERLAP_F_B`);
+      position++;
+    }
+    return cells.join(',');
+  });
+  return rows.join('\n') + '\n';
 }
 
 const computeCell = /^(\d+)([FBIW])(\d+)$/;
@@ -88,6 +101,8 @@ function readCell(raw: string): Cell | undefined {
 interface ReadRows {
   /** [rank] compute and point-to-point communication in order. */
   readonly order: LoweredAction[][];
+  /** [rank] positions in the compute-only order where an overlapped pair starts. */
+  readonly pairs: number[][];
   /** [rank] per rank: (position in order of the next action, stage, unshard?) for each UNSHARD/RESHARD. */
   readonly sharding: { position: number; stage: number; unshard: boolean; column: number }[][];
 }
@@ -97,21 +112,28 @@ function readRows(text: string): ReadRows {
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop(); // the line ending of the last row
   if (lines.every((line) => line.trim() === '')) throw new UsageError('no rows: a schedule CSV has one row of actions per rank');
   const order: LoweredAction[][] = [];
+  const pairs: number[][] = [];
   const sharding: ReadRows['sharding'] = [];
   lines.forEach((line, rank) => {
     const actions: LoweredAction[] = [];
+    const starts: number[] = [];
+    let computed = 0; // compute actions so far on this row
     const shards: ReadRows['sharding'][number] = [];
     line.split(',').forEach((raw, column) => {
       const cell = readCell(raw);
       if (cell === undefined) throw new UsageError(`row ${rank + 1} (rank ${rank}), column ${column + 1}: cannot read '${excerpt(raw)}': ${expected}`);
-      if (cell.kind === 'compute') actions.push(...cell.actions);
-      else if (cell.kind === 'comm') actions.push(cell.action);
+      if (cell.kind === 'compute') {
+        if (cell.actions.length === 2) starts.push(computed);
+        actions.push(...cell.actions);
+        computed += cell.actions.length;
+      } else if (cell.kind === 'comm') actions.push(cell.action);
       else if (cell.kind === 'shard') shards.push({ position: actions.length, stage: cell.stage, unshard: cell.unshard, column: column + 1 });
     });
     order.push(actions);
+    pairs.push(starts);
     sharding.push(shards);
   });
-  return { order, sharding };
+  return { order, pairs, sharding };
 }
 
 /** UNSHARD and RESHARD of a stage alternate on its own rank, and the stage computes only while unsharded. */
@@ -146,7 +168,7 @@ function checkSharding(order: readonly (readonly LoweredAction[])[], sharding: R
 
 /** Reads either CSV form; returns the compute schedule, validated as every schedule is. */
 export function parseTorchCsv(text: string, name = 'custom'): Schedule {
-  const { order, sharding } = readRows(text);
+  const { order, pairs, sharding } = readRows(text);
   const shape = shapeOfOrder(order);
   const comms = order.some((actions) => actions.some((a) => !isCompute(a)));
   if (comms) {
@@ -157,5 +179,5 @@ export function parseTorchCsv(text: string, name = 'custom'): Schedule {
     indexLowered(lowered);
   }
   checkSharding(order, sharding, shape.placement);
-  return computeScheduleOf(name, order.map((actions) => actions.filter(isCompute)), {});
+  return computeScheduleOf(name, order.map((actions) => actions.filter(isCompute)), {}, pairs);
 }

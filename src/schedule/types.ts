@@ -20,6 +20,12 @@ export interface Schedule {
   readonly placement: readonly number[];
   /** order[rank] = that rank's actions, in the order it executes them. */
   readonly order: readonly (readonly Action[])[];
+  /**
+   * [rank] ascending positions i at which order[rank][i], an F, and order[rank][i + 1], a B or I of another
+   * stage, run as one overlapped pair (DualPipe's F&B, PyTorch's OVERLAP_F_B): the pair waits for both inputs
+   * before it starts, and both outputs leave after it ends. Absent: no pairs.
+   */
+  readonly overlaps?: readonly (readonly number[])[];
 }
 
 /**
@@ -49,12 +55,15 @@ export interface CommAction {
 export type LoweredAction = Action | CommAction;
 
 /** A compute schedule with its communication made explicit; what the runtime executes. */
-export interface LoweredSchedule extends Omit<Schedule, 'order'> {
+export interface LoweredSchedule extends Omit<Schedule, 'order' | 'overlaps'> {
   /** Data-parallel replicas of this pipeline that reduce gradients with each other (1: none). */
   readonly replicas: number;
   /** Whether the first and last stages share the embedding matrix (so their owners exchange its gradient). */
   readonly tiedEmbedding: boolean;
-  /** order[rank] = that pipeline rank's compute and communication, in execution order (the same in every replica). */
+  /**
+   * order[rank] = that pipeline rank's compute and communication, in execution order (the same in every
+   * replica); an overlapped pair is its two computes with both receives before them and both sends after.
+   */
   readonly order: readonly (readonly LoweredAction[])[];
 }
 
