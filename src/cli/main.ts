@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
-import { RankFailedError } from '../runtime/ranks.js';
+import { RankFailedError } from '../runtime/rank-pool.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
