@@ -18,7 +18,7 @@ function usageError(args: string[]): string {
 test('an unknown command is a one-line usage error with exit code 2', () => {
   assert.equal(
     usageError(['trian']),
-    "conveyor: 'trian' is not a conveyor command; did you mean train? (commands: train, eval, sample, schedule, plan, estimate, explain)",
+    "conveyor: 'trian' is not a conveyor command; did you mean train? (commands: train, eval, sample, schedule, plan, estimate, explain, lab)",
   );
 });
 
@@ -58,7 +58,7 @@ test("commander's own errors read like every other message: the flag, what is wr
     [['train', '--save'], 'conveyor: --save needs a value: --save <dir>'],
     [['eval'], 'conveyor: conveyor eval needs --checkpoint <dir>'],
     [['train', '--untied', 'false'], "conveyor: conveyor train takes only --options, so 'false' is not understood (a switch such as --json takes no value)"],
-    [['schedule', '--format', 'pdf'], "conveyor: --format must be one of text, svg, trace, json, got 'pdf'"],
+    [['schedule', '--format', 'pdf'], "conveyor: --format must be one of text, svg, trace, json, torch-csv, got 'pdf'"],
     [['schedule', '--file', 'x', '--chunks', '2'], 'conveyor: --chunks cannot be used with --file; give one or the other'],
   ];
   for (const [args, expected] of cases) assert.equal(usageError(args), expected);

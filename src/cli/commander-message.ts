@@ -40,9 +40,12 @@ export function commanderMessage(error: CommanderError, program: Command, argv: 
       return `${flag} cannot be used with ${other}; give one or the other`;
     }
     case 'commander.invalidArgument': {
-      // Only choices reach here (our own parsers throw UsageError): "option '--format <f>' argument 'x' is invalid. Allowed choices are a, b."
-      const match = /^option '([^']*)' argument '(.*)' is invalid\. Allowed choices are (.*)\.$/s.exec(message);
-      return match === null ? message : `${longFlag(match[1]!)} must be one of ${match[3]}, got ${quote(match[2]!)}`;
+      // "option '--format <f>' argument 'x' is invalid. Allowed choices are a, b." (choices), or a parser's
+      // InvalidArgumentError: "… is invalid. expected a port number from 0 to 65535, such as 8080."
+      const match = /^option '([^']*)' argument '(.*)' is invalid\. (?:Allowed choices are (.*?)|(?:expected )?(.*?))\.?$/s.exec(message);
+      if (match === null) return message;
+      const accepted = match[3] === undefined ? match[4]! : `one of ${match[3]}`;
+      return `${longFlag(match[1]!)} must be ${accepted}, got ${quote(match[2]!)}`;
     }
     case 'commander.excessArguments': {
       const extra = command?.args ?? [];

@@ -6,6 +6,7 @@ import { commanderMessage } from './commander-message.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSampleCommand } from './commands/sample.js';
 import { registerScheduleCommand } from './commands/schedule.js';
@@ -20,6 +21,7 @@ const commandModules: ((program: Command) => void)[] = [
   registerPlan,
   registerEstimate,
   registerExplain,
+  registerLabCommand,
 ];
 
 /** The version in package.json, which sits two folders above dist/src/cli/ (and src/cli/). */

@@ -5,12 +5,17 @@ import { OutputError, UsageError } from '../../errors.js';
 import { readNumber, readWholeNumber } from '../../number-text.js';
 import { quote } from '../../quote.js';
 import {
-  formatOrder,
+  catalogueNames,
+  formatLoweredSchedule,
+  formatOrders,
+  formatTorchCsv,
   generateSchedule,
-  scheduleNames,
+  lowerSchedule,
+  scheduleCatalogue,
   simulate,
   uniformCosts,
   validateSchedule,
+  type LoweredSchedule,
   type RankDurations,
   type Schedule,
   type ScheduleName,
@@ -20,7 +25,7 @@ import { DEFAULT_GRID_WIDTH, drawSvg, drawTextGrid, toChromeTrace } from '../../
 import { checkOutputFile } from '../destinations.js';
 import { readCustomSchedule } from '../schedule-file.js';
 
-const formats = ['text', 'svg', 'trace', 'json'] as const;
+const formats = ['text', 'svg', 'trace', 'json', 'torch-csv'] as const;
 type Format = (typeof formats)[number];
 
 interface ScheduleFlags {
@@ -31,13 +36,19 @@ interface ScheduleFlags {
   readonly file?: string;
   readonly costs: RankDurations;
   readonly comm: number;
+  readonly replicas: number;
+  readonly untied?: boolean;
+  readonly reduce: number;
+  readonly tiedComm: number;
+  readonly lowered?: boolean;
   readonly format: Format;
   readonly out?: string;
   readonly width?: number;
 }
 
-/** A commander parser for a count flag, by the one rule every command uses. */
+/** Commander parsers for a count and for seconds, by the one rule every command uses. */
 const count = (flag: string, max?: number) => (text: string) => readWholeNumber(flag, text, 1, max);
+const seconds = (flag: string) => (text: string) => readNumber(flag, text, { atLeast: 0 });
 
 /** Widest text grid: wider than any terminal or editor shows, and small enough to build in memory. */
 const MAX_WIDTH = 100_000;
@@ -84,7 +95,10 @@ function buildSchedule(flags: ScheduleFlags): Schedule {
 }
 
 /** The machine-readable summary; other tools read these field names. */
-function summary(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): Record<string, unknown> {
+function summary(schedule: Schedule, lowered: LoweredSchedule, timeline: Timeline, flags: ScheduleFlags): Record<string, unknown> {
+  const loweredFields = flags.lowered
+    ? { replicas: lowered.replicas, tiedEmbedding: lowered.tiedEmbedding, lowered: formatOrders(lowered) }
+    : {};
   return {
     schedule: schedule.name,
     ranks: schedule.ranks,
@@ -99,20 +113,25 @@ function summary(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): 
     costs: { f: flags.costs.F, b: flags.costs.B, i: flags.costs.I, w: flags.costs.W },
     comm: flags.comm,
     placement: schedule.placement,
-    order: schedule.order.map(formatOrder),
+    order: formatOrders(schedule),
+    ...loweredFields,
   };
 }
 
-function render(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): string {
+function render(schedule: Schedule, lowered: LoweredSchedule, timeline: Timeline, flags: ScheduleFlags): string {
   switch (flags.format) {
-    case 'text':
-      return drawTextGrid(schedule, timeline, { width: flags.width ?? DEFAULT_GRID_WIDTH });
+    case 'text': {
+      const grid = drawTextGrid(schedule, timeline, { width: flags.width ?? DEFAULT_GRID_WIDTH });
+      return flags.lowered ? `${grid}\n${formatLoweredSchedule(lowered)}` : grid;
+    }
     case 'svg':
       return drawSvg(schedule, timeline);
     case 'trace':
       return JSON.stringify(toChromeTrace(schedule, timeline)) + '\n';
     case 'json':
-      return JSON.stringify(summary(schedule, timeline, flags), null, 2) + '\n';
+      return JSON.stringify(summary(schedule, lowered, timeline, flags), null, 2) + '\n';
+    case 'torch-csv':
+      return formatTorchCsv(schedule);
   }
 }
 
@@ -121,7 +140,8 @@ function requireFiniteFigures(timeline: Timeline, flags: ScheduleFlags): void {
   const figures = [timeline.makespan, ...timeline.busy, ...timeline.bubbleFraction];
   if (figures.every(Number.isFinite)) return;
   const { F, B, I, W } = flags.costs;
-  throw new UsageError(`--costs f=${F},b=${B},i=${I},w=${W} with --comm ${flags.comm} make the timeline overflow (its makespan is ${timeline.makespan}): give smaller numbers`);
+  const times = `--costs f=${F},b=${B},i=${I},w=${W} --comm ${flags.comm} --reduce ${flags.reduce} --tied-comm ${flags.tiedComm}`;
+  throw new UsageError(`${times} make the timeline overflow (its makespan is ${timeline.makespan}): give smaller numbers`);
 }
 
 function runSchedule(flags: ScheduleFlags): void {
@@ -131,9 +151,11 @@ function runSchedule(flags: ScheduleFlags): void {
   if (flags.format === 'text' && schedule.ranks * width > MAX_GRID_CELLS) {
     throw new UsageError(`a text grid of ${schedule.ranks} ranks × ${width} columns is too large to draw: use --width ${Math.max(1, Math.floor(MAX_GRID_CELLS / schedule.ranks))} or less, or --format json`);
   }
-  const timeline = simulate(schedule, uniformCosts(schedule, flags.costs, { commSeconds: flags.comm }));
+  const lowered = lowerSchedule(schedule, { replicas: flags.replicas, tiedEmbedding: !flags.untied });
+  const costs = uniformCosts(schedule, flags.costs, { commSeconds: flags.comm, reduceSeconds: flags.reduce, tiedSeconds: flags.tiedComm });
+  const timeline = simulate(lowered, costs);
   requireFiniteFigures(timeline, flags);
-  const output = render(schedule, timeline, flags);
+  const output = render(schedule, lowered, timeline, flags);
   if (flags.out === undefined) {
     process.stdout.write(output);
     return;
@@ -146,22 +168,32 @@ function runSchedule(flags: ScheduleFlags): void {
   process.stdout.write(`wrote ${flags.format} to ${flags.out}\n`);
 }
 
+const severalChunks = scheduleCatalogue
+  .filter((entry) => entry.chunks.max > 1)
+  .map((entry) => (entry.chunks.min === entry.chunks.max ? `${entry.name}: ${entry.chunks.min}` : `${entry.name}: ${entry.chunks.min} or more`))
+  .join(', ');
+
 export function registerScheduleCommand(program: Command): void {
   const generated = (option: Option): Option => option.conflicts('file');
   program
     .command('schedule')
     .description('Generate a pipeline schedule, validate it, simulate it with uniform costs, and print or draw the timeline.')
-    .addOption(generated(new Option('--schedule <name>', 'schedule to generate').choices(scheduleNames).default('1f1b')))
+    .addOption(generated(new Option('--schedule <name>', 'schedule to generate').choices(catalogueNames).default('1f1b')))
     .addOption(generated(new Option('--stages <p>', 'ranks, i.e. pipeline depth p').argParser(count('--stages')).default(4)))
     .addOption(generated(new Option('--microbatches <m>', 'micro-batches per step').argParser(count('--microbatches')).default(8)))
-    .addOption(generated(new Option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)').argParser(count('--chunks'))))
-    .addOption(new Option('--file <path>', 'read a custom schedule (text grid or JSON) instead of generating one'))
+    .addOption(generated(new Option('--chunks <v>', `model chunks per rank (${severalChunks})`).argParser(count('--chunks'))))
+    .addOption(new Option('--file <path>', 'read a custom schedule (text form, JSON, or a PyTorch schedule CSV) instead of generating one'))
     .addOption(
       new Option('--costs <spec>', "one rank's durations of F, B, I, W; a chunk costs 1/v of them")
         .argParser(parseCosts)
         .default(parseCosts(costsExample), costsExample),
     )
-    .addOption(new Option('--comm <seconds>', 'seconds per message between ranks').argParser((text) => readNumber('--comm', text, { atLeast: 0 })).default(0))
+    .addOption(new Option('--comm <seconds>', 'seconds per message between ranks').argParser(seconds('--comm')).default(0))
+    .addOption(new Option('--replicas <d>', 'data-parallel replicas whose gradients each stage reduces').argParser(count('--replicas')).default(1))
+    .addOption(new Option('--untied', 'the embedding and the head are separate (no tied-gradient exchange)'))
+    .addOption(new Option('--reduce <seconds>', "one rank's gradient reduction across replicas; a chunk reduces 1/v").argParser(seconds('--reduce')).default(0))
+    .addOption(new Option('--tied-comm <seconds>', 'seconds for the tied-embedding gradient between the first and last rank').argParser(seconds('--tied-comm')).default(0))
+    .addOption(new Option('--lowered', 'also print the lowered lists: compute with its sends, receives and reductions'))
     .addOption(new Option('--format <format>', 'output').choices(formats).default('text'))
     .addOption(new Option('--out <file>', 'write the output to a file instead of stdout'))
     .addOption(new Option('--width <columns>', `most columns of the text grid (default ${DEFAULT_GRID_WIDTH})`).argParser(count('--width', MAX_WIDTH)))

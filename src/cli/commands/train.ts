@@ -4,31 +4,35 @@ import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
 import { OutputError, UsageError } from '../../errors.js';
 import { quote } from '../../quote.js';
-import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '../../schedule/index.js';
+import { catalogueNames, generateSchedule, isScheduleName, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
-import { runTraining } from '../../runtime/train.js';
+import { runTraining, type TrainHooks } from '../../runtime/train.js';
 import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
 import { checkTrainDestinations, stopOnSignals, TrainOutputs } from '../train-outputs.js';
 import { checkTrainMemory, type TrainShape } from '../memory-check.js';
 import { kernelBytesInUse } from '../../tensor/matmul.js';
+import { openLabStream } from '../lab-stream.js';
+import { defaultLabPort, parsePort } from './lab.js';
 
 interface TrainFlags extends Record<string, unknown> {
   readonly scheduleFile?: string;
+  readonly lab?: boolean;
+  readonly labPort?: number;
 }
 
 function buildSchedule(options: TrainOptions, scheduleFile: string | undefined): Schedule {
   if (scheduleFile !== undefined) {
-    const schedule = readCustomSchedule(scheduleFile, '--schedule-file');
+    const schedule = readCustomSchedule(scheduleFile, '--schedule-file', { training: true });
     if (schedule.microbatches !== options.microbatches) {
       throw new UsageError(`--schedule-file ${scheduleFile} runs ${schedule.microbatches} micro-batches but --microbatches is ${options.microbatches}: make them agree`);
     }
     return schedule;
   }
   if (!isScheduleName(options.schedule)) {
-    throw new UsageError(`--schedule ${quote(options.schedule)} is not one of ${scheduleNames.join(', ')} (or give --schedule-file FILE)`);
+    throw new UsageError(`--schedule ${quote(options.schedule)} is not one of ${catalogueNames.join(', ')} (or give --schedule-file FILE)`);
   }
   try {
     return generateSchedule(options.schedule, {
@@ -70,21 +74,23 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
   let stepping = false; // from the first step on
   let stepsDone = data.start.step;
   const stopped = stopOnSignals(() => outputs.interrupted(stepping ? stepsDone + 1 : undefined), () => presenter.stop());
-  const result = await runTraining(
-    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime },
-    {
-      onStart: (plan) => {
-        checkMemory({ ...memory, partition: plan.partition }); // now each rank's stages are known
-        stepping = true;
-        presenter.start(plan, data.description);
-      },
-      onStep: (record) => {
-        stepsDone = record.step;
-        presenter.step(record);
-      },
-      onSave: (step, state) => outputs.saveDuring(step, state),
+  const hooks: TrainHooks = {
+    onStart: (plan) => {
+      checkMemory({ ...memory, partition: plan.partition }); // now each rank's stages are known
+      stepping = true;
+      presenter.start(plan, data.description);
     },
-  ).finally(() => presenter.stop());
+    onStep: (record) => {
+      stepsDone = record.step;
+      presenter.step(record);
+    },
+    onSave: (step, state) => outputs.saveDuring(step, state),
+  };
+  const lab = flags.lab || flags.labPort !== undefined ? await openLabStream(flags.labPort ?? defaultLabPort, flags.labPort === undefined ? '--lab' : '--lab-port') : undefined;
+  if (lab) process.stderr.write(`watch the run at ${lab.url}\n`);
+  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime };
+  const running = runTraining(setup, lab ? lab.watch(hooks, data.description, options.steps) : hooks);
+  const result = await (lab ? lab.report(running) : running).finally(() => presenter.stop());
   const failures: (string | undefined)[] = [];
   if (options.save !== undefined) failures.push(outputs.saveAtEnd(options.steps, result.state));
   stopped();
@@ -116,8 +122,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--untied', 'an LM head of its own instead of the token embedding', false)
     // A schedule file fixes the ranks, the schedule and its chunks: those flags beside it would be ignored.
     .addOption(new Option('--stages <p>', 'pipeline ranks (worker threads)').default('2').conflicts('scheduleFile'))
-    .addOption(new Option('--schedule <name>', `pipeline schedule: ${scheduleNames.join(', ')}`).default('1f1b').conflicts('scheduleFile'))
-    .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, or what `conveyor schedule --format json` prints')
+    .addOption(new Option('--schedule <name>', `pipeline schedule: ${catalogueNames.join(', ')}`).default('1f1b').conflicts('scheduleFile'))
+    .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, what `conveyor schedule --format json` prints, or a PyTorch schedule CSV')
     .addOption(new Option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)').conflicts('scheduleFile'))
     .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
     .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
@@ -127,5 +133,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--trace <file>', 'write the last step as Chrome trace JSON')
     .option('--svg <file>', 'write the last step as an SVG Gantt chart')
     .option('--json', 'print one JSON object at the end instead of the summary', false)
+    .option('--lab', `stream the run live to the web lab page (http://127.0.0.1:${defaultLabPort}/#watch)`, false)
+    .option('--lab-port <port>', 'stream the run to the web lab on this port (implies --lab)', parsePort)
     .action((flags: TrainFlags, command: Command) => runTrain(flags, command));
 }
