@@ -18,7 +18,8 @@ export function readWholeNumber(name: string, text: string, min: number, max = N
     const hint = decimal.test(text) && Number.isSafeInteger(value) && value >= min && value <= max ? ` (write it in digits: ${value})` : '';
     throw new UsageError(`${name} must be a whole number ${range}, got ${quote(text)}${hint}`);
   }
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`${name} must be a whole number ${range}, got ${quote(text)}`);
+  const tooLarge = !Number.isSafeInteger(value) && max === Number.MAX_SAFE_INTEGER ? ` (at most ${max})` : '';
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`${name} must be a whole number ${range}, got ${quote(text)}${tooLarge}`);
   return value;
 }
 

@@ -99,7 +99,8 @@ test('bad input: one line naming the flag and what it accepts, exit code 2', () 
   assertUsageError(['--schedule', 'interleaved-1f1b', '--microbatches', '6'], /interleaved-1f1b needs micro-batches divisible by ranks .*such as 4 or 8/);
   assertUsageError(['--schedule', 'zb-v', '--chunks', '3'], /zb-v places exactly 2 chunks per rank \(got 3\)/);
   assertUsageError(['--schedule', '1f1b', '--chunks', '2'], /1f1b runs one chunk per rank/);
-  assertUsageError(['--file', '/no/such/schedule.txt'], /--file: cannot read '\/no\/such\/schedule\.txt': no such file/);
+  assertUsageError(['--file', '/no/such/schedule.txt'], /^conveyor: --file: \/no\/such\/schedule\.txt does not exist; give a schedule: its text form, JSON, or a PyTorch schedule CSV$/m);
+  assertUsageError(['--file', '/dev/zero'], /^conveyor: --file: \/dev\/zero is not a regular file; give a schedule/m); // it was read for ever
   assertUsageError(['--file', 'x.txt', '--stages', '3'], /^conveyor: --stages cannot be used with --file; give one or the other$/m);
 });
 
@@ -121,7 +122,7 @@ test('a binary or garbled schedule file is quoted in a short, printable excerpt'
   const folder = mkdtempSync(join(tmpdir(), 'conveyor-schedule-'));
   const binary = join(folder, 'weights.bin');
   writeFileSync(binary, Uint8Array.from({ length: 3000 }, (_, i) => (i * 37 + 11) % 256));
-  assertUsageError(['--file', binary], /weights\.bin: the schedule file is not valid UTF-8 text\n$/);
+  assertUsageError(['--file', binary], /^conveyor: --file: .*weights\.bin is not valid UTF-8 text\n$/);
   const cases: [string, RegExp][] = [
     [`rank 0: 0F0 ${'x'.repeat(2000)}\n`, /cannot read action 'x{40}…'/],
     ['rank 0: 0F0 \u001b[31mred\n', /cannot read action '\\u001b\[31mred'/],

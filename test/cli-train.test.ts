@@ -70,6 +70,10 @@ test('invalid combinations are refused up front with what would work, exit code 
     [['--data', empty], /empty\.txt is empty/],
     [['--layers', 'two'], /--layers must be a whole number/],
     [['--partition', '1,1,1'], /--partition lists 3 stages but the schedule has 2/],
+    [['--partition', '1e0,1'], /--partition must be comma-separated block counts \(whole numbers ≥ 0\), got '1e0,1'/],
+    [['--seq-len', '8'], /the built-in task is scored on contexts of up to 11 characters .* use --seq-len 11 or more, or --data FILE/],
+    [['--resume', empty], /empty\.txt is a file, not a checkpoint directory saved by Conveyor/],
+    [['--stages', '5', '--layers', '1'], /the model has 3 \(embedding, 1 block, head\)/],
   ];
   for (const [args, message] of cases) {
     const result = conveyor(['train', ...tiny, '--steps', '1', ...args]);
@@ -103,6 +107,12 @@ test('a bad CONVEYOR_STALL_SECONDS or CONVEYOR_POLL_MS is a one-line usage error
     assert.equal(result.stderr.trim(), `conveyor: ${message}`);
     assert.equal(result.stdout, '', 'refused before the data is read or a stage is profiled');
   }
+});
+
+test('a run that diverges (loss NaN) says so and what keeps it finite', () => {
+  const result = conveyor(['train', ...tiny, '--steps', '4', '--lr', '1e30', '--stages', '1']);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /loss is NaN \(the run diverged: a smaller --lr, or --clip, keeps it finite\)\n$/);
 });
 
 test('a fault on one rank stops the whole run quickly and says where', () => {

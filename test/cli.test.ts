@@ -63,3 +63,15 @@ test("commander's own errors read like every other message: the flag, what is wr
   ];
   for (const [args, expected] of cases) assert.equal(usageError(args), expected);
 });
+
+test('inputs that used to hang or be read in silence are refused: /dev/zero files, a list where one value goes, an unsafe count', () => {
+  const plan = ['plan', '--model', 'llama3-8b', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'];
+  const cases: [string[], string][] = [
+    [['estimate', '--config', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give an estimate config JSON file: { model, cluster, parallel, precision? }'],
+    [['plan', '--model', '/dev/zero.json', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], 'conveyor: /dev/zero.json does not exist; give a JSON model shape, or a preset id'],
+    [[...plan, '--hardware', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give a JSON hardware file describing your GPU'],
+    [[...plan, '--precision', 'bf16,fp8'], "conveyor: --precision must be one of bf16, fp16, fp8, got 'bf16,fp8'"],
+    [[...plan.slice(0, -1), '99999999999999999'], "conveyor: --global-batch must be a whole number ≥ 1, got '99999999999999999' (at most 9007199254740991)"],
+  ];
+  for (const [args, expected] of cases) assert.equal(usageError(args), expected);
+});

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { quote } from '../quote.js';
@@ -108,6 +109,7 @@ function encodeOptimizer(weights: readonly NamedTensor[], training: TrainingStat
 
 /** Reads config.json and vocabulary.json and checks they agree. */
 export function readCheckpointSpec(dir: string): CheckpointSpec {
+  requireFolder(dir);
   const configPath = join(dir, CONFIG_FILE);
   const vocabularyPath = join(dir, VOCABULARY_FILE);
   const config = configFromJson(parseJson(readTextFile(configPath, CHECKPOINT_EXPECTED), configPath), configPath);
@@ -166,6 +168,17 @@ export function resumeTraining(dir: string, parameters: readonly Parameter[]): R
   const moments = new Map(weights.map(({ name }) => [name, { m: optimizer.tensors.get(name + EXP_AVG)!.data, v: optimizer.tensors.get(name + EXP_AVG_SQ)!.data }]));
   copyInto(model, parameters);
   return { optimizer: { step, moments }, samplerPosition, extra };
+}
+
+/** A checkpoint is a folder; a file given as one is named as such, not as a missing config.json inside it. */
+function requireFolder(dir: string): void {
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch {
+    return; // missing: the missing config.json says so
+  }
+  if (!stats.isDirectory()) throw new UsageError(`${dir} is a file, not ${CHECKPOINT_EXPECTED}`);
 }
 
 function readSafetensors(path: string): SafetensorsContents {

@@ -65,7 +65,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (error instanceof RankFailedError) {
       // Every rank is already stopped; the message says which rank, stage, action and micro-batch.
-      process.stderr.write(`conveyor: ${error.message}\n`);
+      const diverged = /loss is (NaN|-?Infinity)$/.test(error.message) ? ' (the run diverged: a smaller --lr, or --clip, keeps it finite)' : '';
+      process.stderr.write(`conveyor: ${error.message}${diverged}\n`);
       return 1;
     }
     throw error;

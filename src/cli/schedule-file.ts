@@ -2,9 +2,8 @@
  * A custom schedule from a file: the text form, the JSON form, what `conveyor schedule --format json` prints,
  * or a PyTorch schedule CSV (compute_only or compute_comms), validated before anything runs it.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { decodeUtf8 } from '../data/text-file.js';
+import { readTextFile } from '../data/text-file.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../quote.js';
 import { checkDeclaredShape, isForwardOnly, parseSchedule, parseTorchCsv, scheduleFromJson, type Schedule } from '../schedule/index.js';
@@ -47,15 +46,16 @@ function checkSummary(summary: ScheduleSummary, schedule: Schedule): void {
  * `conveyor schedule --format json` output, or a PyTorch CSV. `training` refuses a forward-only schedule.
  */
 export function readCustomSchedule(path: string, flag: string, options: { readonly training?: boolean } = {}): Schedule {
-  let bytes: Buffer;
+  let text: string;
   try {
-    bytes = readFileSync(path);
+    // A regular file only: /dev/zero or a pipe nobody writes would be read for ever.
+    text = readTextFile(path, 'a schedule: its text form, JSON, or a PyTorch schedule CSV');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
-    throw new UsageError(`${flag}: cannot read '${path}': ${reason}`);
+    if (error instanceof UsageError) throw new UsageError(`${flag}: ${error.message}`);
+    throw error;
   }
   try {
-    const schedule = readText(decodeUtf8(bytes, 'the schedule file'), basename(path).replace(/\.[^.]*$/, ''));
+    const schedule = readText(text, basename(path).replace(/\.[^.]*$/, ''));
     if (options.training && isForwardOnly(schedule)) {
       throw new UsageError('runs forward only (no B, or I and W): training needs a backward for every (stage, micro-batch)');
     }

@@ -47,7 +47,7 @@ export function balancedPartition(costs: StageUnitCosts): Partition {
   const stages = costs.length;
   const units = costs[0]!.length;
   if (stages > units) {
-    throw new UsageError(`cannot cut ${units} units (embedding, ${units - 2} blocks, head) into ${stages} stages: use at most ${units} stages or more layers`);
+    throw new UsageError(`cannot cut ${units} units (embedding, ${units - 2} block${units === 3 ? '' : 's'}, head) into ${stages} stages: use at most ${units} stages or more layers`);
   }
   if (!costs.every((row) => row.length === units && row.every((cost) => cost >= 0 && Number.isFinite(cost)))) {
     throw new RangeError(`unit costs must be finite and non-negative, ${units} per stage`);
@@ -149,8 +149,10 @@ function longestFirst(prefix: readonly (readonly number[])[], limits: Limits): P
  * `--partition 3,3,2`: transformer blocks per stage; the embedding joins the first stage and the head the last.
  */
 export function partitionFromBlocks(spec: string, layers: number, stages: number): Partition {
-  const counts = spec.split(',').map((part) => Number(part.trim()));
-  if (counts.some((count) => !Number.isInteger(count) || count < 0)) {
+  const parts = spec.split(',').map((part) => part.trim());
+  const counts = parts.map(Number);
+  // Decimal digits, as every count the user types (1e0 or 0x1 are not block counts).
+  if (parts.some((part) => !/^\d+$/.test(part)) || counts.some((count) => !Number.isSafeInteger(count))) {
     throw new UsageError(`--partition must be comma-separated block counts (whole numbers ≥ 0), got ${quote(spec)}`);
   }
   if (counts.length !== stages) {
@@ -158,7 +160,7 @@ export function partitionFromBlocks(spec: string, layers: number, stages: number
   }
   const total = counts.reduce((a, b) => a + b, 0);
   if (total !== layers) {
-    throw new UsageError(`--partition blocks sum to ${total} but the model has ${layers} layers: the counts must sum to ${layers}`);
+    throw new UsageError(`--partition blocks sum to ${total} but the model has ${layers} layer${layers === 1 ? '' : 's'}: the counts must sum to ${layers}`);
   }
   const starts = [0];
   let block = 0;

@@ -74,7 +74,7 @@ test('bad input exits 2 with one line naming the mistake', () => {
     [['plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '0', '--global-batch', '512'], /--gpus must be a whole number ≥ 1, got '0'/],
     [['plan', '--model', 'llama9', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], /unknown model 'llama9'/],
     [['plan', '--model', 'llama3-405b', '--gpu', 'a100-40gb', '--gpus', '8', '--global-batch', '64'], /at least \d+ GPUs of that kind/],
-    [['estimate', '--config', join(folder, 'missing.json')], /cannot read config file/],
+    [['estimate', '--config', join(folder, 'missing.json')], /missing\.json does not exist; give an estimate config JSON file/],
     [['estimate', '--config', writeJson('broken.json', '{ "model": ')], /not valid JSON/],
     [['estimate', '--config', writeJson('bad.json', { ...config, parallel: { ...config.parallel, tp: -1 } })], /parallel\.tp/],
     [['estimate', '--config', writeJson('odd.json', { ...config, parallel: { ...config.parallel, tp: 3 } })], /must divide/],

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { readTextFile } from '../../data/text-file.js';
 import {
   estimate, estimateJson, exportPlan, formatEstimate, parseEstimateConfig, type Gpu, type Job,
 } from '../../planner/index.js';
@@ -19,13 +18,7 @@ export const userGpus = (options: PlannerOptions): Gpu[] =>
 
 /** Reads and parses an estimate config file. */
 export function readJob(path: string, options: PlannerOptions): Job {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read config file ${path}; give the path of an estimate config JSON file`);
-  }
-  return parseEstimateConfig(text, path, userGpus(options));
+  return parseEstimateConfig(readTextFile(path, 'an estimate config JSON file: { model, cluster, parallel, precision? }'), path, userGpus(options));
 }
 
 export function registerEstimate(program: Command): void {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../../data/text-file.js';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { readWholeNumber } from '../../number-text.js';
@@ -42,17 +42,18 @@ function choiceList<T extends string | number>(flag: string, text: string | unde
   });
 }
 
+/** One of `allowed` (a list would be read as its first item in silence). */
+function choice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  const match = allowed.find((item) => item === text.trim());
+  if (match === undefined) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got ${quote(text)}`);
+  return match;
+}
+
 /** A preset id, or a path to a JSON model shape. */
 function resolveModel(text: string, seqLen: string | undefined): ModelShape {
   let model: ModelShape;
   if (text.endsWith('.json')) {
-    let body: string;
-    try {
-      body = readFileSync(text, 'utf8');
-    } catch {
-      throw new UsageError(`cannot read model file ${text}; give a preset id or a JSON model shape`);
-    }
-    model = parseModel(body, text);
+    model = parseModel(readTextFile(text, 'a JSON model shape, or a preset id'), text);
   } else {
     model = findPreset(text);
   }
@@ -60,7 +61,7 @@ function resolveModel(text: string, seqLen: string | undefined): ModelShape {
 }
 
 function searchRequest(options: PlanOptions): SearchRequest {
-  const precision = choiceList<Precision>('--precision', options.precision, ['bf16', 'fp16', 'fp8'])![0]!;
+  const precision = choice<Precision>('--precision', options.precision, ['bf16', 'fp16', 'fp8']);
   const zero = choiceList<ZeroStage>('--zero', options.zero, [0, 1, 2, 3]);
   const recompute = choiceList<Recompute>('--recompute', options.recompute, ['none', 'selective', 'full']);
   const tp = integerList('--tp', options.tp);

@@ -14,6 +14,7 @@ import { prepareData } from '../train-data.js';
 import { checkTrainDestinations, stopOnSignals, TrainOutputs } from '../train-outputs.js';
 import { checkTrainMemory, type TrainShape } from '../memory-check.js';
 import { kernelBytesInUse } from '../../tensor/matmul.js';
+import { partitionFromBlocks } from '../../runtime/partition.js';
 import { openLabStream } from '../lab-stream.js';
 import { defaultLabPort, parsePort } from './lab.js';
 
@@ -62,9 +63,11 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
   const data = prepareData(flagOptions, givenOptions(command), ({ options, config, accuracyShapes }) => {
     const schedule = buildSchedule(options, flags.scheduleFile);
     if (schedule.stages > config.layers + 2) {
-      throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${config.layers + 2} (embedding, ${config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
+      throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${config.layers + 2} (embedding, ${config.layers} block${config.layers === 1 ? '' : 's'}, head): use fewer --stages or --chunks, or more --layers`);
     }
-    memory = { config, batchSize: options.batchSize, seqLen: options.seqLen, recompute: options.recompute, schedule, accuracyShapes, driverInUse: kernelBytesInUse() };
+    // A --partition is checked now, not after profiling, and then the ranks' memory with it.
+    const partition = options.partition === undefined ? undefined : partitionFromBlocks(options.partition, config.layers, schedule.stages);
+    memory = { config, batchSize: options.batchSize, seqLen: options.seqLen, recompute: options.recompute, schedule, accuracyShapes, driverInUse: kernelBytesInUse(), ...(partition ? { partition } : {}) };
     checkMemory(memory);
   });
   const options = data.options;
