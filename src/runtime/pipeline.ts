@@ -6,6 +6,7 @@
  */
 import { globalGradientNorm, clipScale, type GPTConfig, type GradientSquareSum } from '../nn/index.js';
 import type { Schedule } from '../schedule/types.js';
+import type { KernelSettings } from '../tensor/index.js';
 import type { Fault } from './fault.js';
 import type { Partition } from './partition.js';
 import type { CoordinatorMessage, MeasuredAction, NamedMoments, NamedTensor, RankReply, RankSetup } from './protocol.js';
@@ -20,6 +21,7 @@ export interface PipelineOptions {
   readonly weightDecay: number;
   readonly schedule: Schedule;
   readonly partition: Partition;
+  readonly kernels: KernelSettings;
   readonly fault?: Fault;
 }
 
@@ -78,6 +80,7 @@ export class Pipeline {
       ),
       order: schedule.order[rank]!,
       pollMs,
+      kernels: options.kernels,
       ...(options.fault ? { fault: options.fault } : {}),
     });
     const pool = new RankPool(new URL('./worker.js', import.meta.url), schedule.ranks, setup);

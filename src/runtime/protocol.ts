@@ -1,6 +1,7 @@
 /** The messages between the coordinator and the ranks, and between ranks. Typed arrays travel as transfers. */
 import type { Action, ActionKind } from '../schedule/types.js';
 import type { GPTConfig } from '../nn/index.js';
+import type { KernelSettings } from '../tensor/index.js';
 import type { Fault } from './fault.js';
 import type { Payload } from './mailbox.js';
 
@@ -22,6 +23,8 @@ export interface RankSetup {
   readonly order: readonly Action[];
   /** Milliseconds to busy-poll for an awaited peer message before sleeping (0: sleep at once). */
   readonly pollMs: number;
+  /** The kernel backend and its thread count, resolved once by the coordinator for every rank. */
+  readonly kernels: KernelSettings;
   readonly fault?: Fault;
 }
 

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { GPTConfig } from '../nn/index.js';
 import { validateSchedule } from '../schedule/index.js';
 import type { Schedule, Timeline } from '../schedule/types.js';
+import { activeKernelSettings, kernelsName, type KernelSettings } from '../tensor/index.js';
 import { UsageError } from '../errors.js';
 import { parameterChecksum } from './checksum.js';
 import type { TrainOptions } from './config.js';
@@ -66,6 +67,9 @@ export interface RunResult {
   readonly commTimeS: readonly number[];
   /** Per rank, over the whole run. */
   readonly peakActivationBytes: readonly number[];
+  /** The kernels every rank ran ("native-avx2", "wasm-simd128") and their threads per rank. */
+  readonly kernels: string;
+  readonly kernelThreads: number;
 }
 
 export interface RunSetup {
@@ -74,6 +78,8 @@ export interface RunSetup {
   readonly schedule: Schedule;
   readonly corpus: Corpus;
   readonly start: StartingPoint;
+  /** The ranks' kernels; by default the coordinator thread's own (CONVEYOR_KERNELS, one thread). */
+  readonly kernels?: KernelSettings;
   readonly fault?: Fault;
 }
 
@@ -88,6 +94,7 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
   if (start.step >= options.steps) {
     throw new UsageError(`the run already stands at step ${start.step}: ask for more --steps than ${start.step} to continue`);
   }
+  const kernels = setup.kernels ?? activeKernelSettings();
   const microbatchSize = options.batchSize / schedule.microbatches;
   const unitCosts = profileUnitCosts(config, microbatchSize, options.seqLen);
   const partition = choosePartition(options, config, schedule, unitCosts);
@@ -102,6 +109,7 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
     weightDecay: options.weightDecay,
     schedule,
     partition,
+    kernels,
     ...(setup.fault ? { fault: setup.fault } : {}),
   });
   try {
@@ -139,6 +147,8 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
       ideal: idealTimeline(schedule, steady, pipeline.stashBytesPerStage),
       commTimeS: commSeconds(last),
       peakActivationBytes,
+      kernels: kernelsName(kernels),
+      kernelThreads: kernels.threads,
     };
   } finally {
     await pipeline.close();

@@ -18,6 +18,7 @@ import {
   type Parameter,
 } from '../nn/index.js';
 import type { Action } from '../schedule/types.js';
+import { configureKernels } from '../tensor/index.js';
 import { Mailbox, mailKey } from './mailbox.js';
 import type { CoordinatorMessage, MeasuredAction, NamedMoments, NamedTensor, PeerMessage, RankReply, RankSetup } from './protocol.js';
 import { describeProgress, progressFields } from './ranks.js';
@@ -50,6 +51,7 @@ class RankRunner {
 
   constructor(private readonly setup: RankData) {
     this.lastStage = setup.placement.length - 1;
+    configureKernels(setup.kernels); // before any model state exists, so the backend is chosen once
     for (const { stage, units } of setup.stages) {
       const segment = buildSegment(setup.config, setup.seed, units);
       segment.recompute = setup.recompute;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { allocFloat32, matmul, type MatmulOptions } from '../../src/tensor/matmul.js';
+import { allocFloat32, matmul, type MatmulOptions } from '../../src/tensor/index.js';
 
 const forms: readonly { readonly name: string; readonly options: MatmulOptions }[] = [
   { name: 'A·B', options: {} },
@@ -195,7 +195,7 @@ test('a worker thread gets its own kernel memory and computes the same product; 
   const N = 10;
   const a = randomArray(M * K, 21);
   const b = randomArray(K * N, 22);
-  const matmulUrl = new URL('../../src/tensor/matmul.js', import.meta.url).href;
+  const matmulUrl = new URL('../../src/tensor/index.js', import.meta.url).href;
   // the worker multiplies in its own kernel memory and posts the view (shared, not copied) back
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');

@@ -1,5 +1,6 @@
 /** `conveyor train`: a GPT trained across worker threads by a pipeline schedule (one rank with --stages 1). */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
@@ -10,6 +11,7 @@ import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
 import { parseFault } from '../../runtime/fault.js';
 import { checkRankEnvironment } from '../../runtime/ranks.js';
 import { runTraining } from '../../runtime/train.js';
+import { configureKernels, kernelRequestFromEnvironment, resolveKernelSettings, type KernelSettings } from '../../tensor/index.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
 
@@ -40,6 +42,17 @@ function buildSchedule(options: TrainOptions, scheduleFile: string | undefined):
   }
 }
 
+/**
+ * CONVEYOR_KERNELS and --threads, resolved once for this thread (which profiles the stages) and every rank.
+ * Native kernels default to the cores each rank would have to itself: 1 when the ranks already fill them.
+ */
+function chooseKernels(options: TrainOptions, ranks: number): KernelSettings {
+  const request = kernelRequestFromEnvironment(process.env);
+  const probe = resolveKernelSettings({ ...request, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  const threads = options.threads ?? (probe.backend === 'native' ? Math.max(1, Math.floor(availableParallelism() / ranks)) : 1);
+  return configureKernels({ ...request, threads });
+}
+
 function writeOutput(path: string, flag: string, text: string): void {
   try {
     writeFileSync(path, text);
@@ -53,13 +66,14 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const fault = parseFault(process.env.CONVEYOR_FAULT);
   const schedule = buildSchedule(options, flags.scheduleFile);
   checkRankEnvironment(schedule.ranks);
+  const kernels = chooseKernels(options, schedule.ranks);
   const data = prepareData(options);
   if (schedule.stages > data.config.layers + 2) {
     throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
   }
   const presenter = new Presenter(options);
   const result = await runTraining(
-    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, ...(fault ? { fault } : {}) },
+    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, kernels, ...(fault ? { fault } : {}) },
     {
       onStart: (plan) => presenter.start(plan, data.description),
       onStep: (record) => presenter.step(record),
@@ -96,6 +110,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, or what `conveyor schedule --format json` prints')
     .option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)')
     .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
+    .option('--threads <n>', 'kernel threads per rank (native kernels; default: the cores per rank, 1 when the ranks fill them)')
     .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
     .option('--save <dir>', 'write a checkpoint here at the end')
     .option('--save-every <k>', 'also write the checkpoint every k steps')
