@@ -6,15 +6,15 @@ import { performance } from 'node:perf_hooks';
 import type { GPTConfig } from '../nn/index.js';
 import { validateSchedule } from '../schedule/index.js';
 import type { Schedule, Timeline } from '../schedule/types.js';
-import { activeKernelSettings, kernelsName, type KernelSettings } from '../tensor/index.js';
+import type { KernelRequest } from '../tensor/index.js';
 import { UsageError } from '../errors.js';
 import { parameterChecksum } from './checksum.js';
-import type { TrainOptions } from './config.js';
-import type { Fault } from './fault.js';
+import type { RuntimeOptions, TrainOptions } from './config.js';
 import { commSeconds, idealTimeline, measuredTimeline } from './measured.js';
-import { balancedPartition, partitionFromBlocks, stageCosts, type Partition } from './partition.js';
+import { balancedPartition, partitionFromBlocks, stageCosts, type Partition, type StageUnitCosts } from './partition.js';
 import { Pipeline, type ModelState, type StepOutcome } from './pipeline.js';
-import { profileUnitCosts } from './profile.js';
+import { pollMilliseconds, ThreadRanks } from './threads/thread-ranks.js';
+import type { RankLinks } from './transport.js';
 
 /** Token streams and how to draw batches from them; the run does not care where the text came from. */
 export interface Corpus {
@@ -55,6 +55,9 @@ export interface RunPlan {
 
 export interface RunResult {
   readonly plan: RunPlan;
+  /** What carried the messages ('threads' or 'tcp') and the host of every rank. */
+  readonly transport: string;
+  readonly hosts: readonly string[];
   readonly steps: readonly StepRecord[];
   readonly valLoss: number;
   readonly state: ModelState;
@@ -67,7 +70,7 @@ export interface RunResult {
   readonly commTimeS: readonly number[];
   /** Per rank, over the whole run. */
   readonly peakActivationBytes: readonly number[];
-  /** The kernels every rank ran ("native-avx2", "wasm-simd128") and their threads per rank. */
+  /** The kernels the ranks ran ("native-avx2", "wasm-simd128") and their threads per rank. */
   readonly kernels: string;
   readonly kernelThreads: number;
 }
@@ -78,14 +81,17 @@ export interface RunSetup {
   readonly schedule: Schedule;
   readonly corpus: Corpus;
   readonly start: StartingPoint;
-  /** The ranks' kernels; by default the coordinator thread's own (CONVEYOR_KERNELS, one thread). */
-  readonly kernels?: KernelSettings;
-  readonly fault?: Fault;
+  /** Read from the environment by the CLI; absent fields take their defaults. */
+  readonly runtime?: RuntimeOptions;
+  /** CONVEYOR_KERNELS and --threads; default: native where it loads, one thread. */
+  readonly kernels?: KernelRequest;
+  /** The ranks' links when they were started elsewhere (processes); default: one worker thread per rank. */
+  readonly ranks?: RankLinks;
 }
 
-function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, unitCosts: number[]): Partition {
+function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, costs: StageUnitCosts): Partition {
   if (options.partition !== undefined) return partitionFromBlocks(options.partition, config.layers, schedule.stages);
-  return balancedPartition(unitCosts, schedule.stages);
+  return balancedPartition(costs);
 }
 
 export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Promise<RunResult> {
@@ -94,25 +100,31 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
   if (start.step >= options.steps) {
     throw new UsageError(`the run already stands at step ${start.step}: ask for more --steps than ${start.step} to continue`);
   }
-  const kernels = setup.kernels ?? activeKernelSettings();
   const microbatchSize = options.batchSize / schedule.microbatches;
-  const unitCosts = profileUnitCosts(config, microbatchSize, options.seqLen);
-  const partition = choosePartition(options, config, schedule, unitCosts);
-  const plan: RunPlan = { schedule, partition, stageCostS: stageCosts(partition, unitCosts) };
-  hooks.onStart?.(plan);
-  const pipeline = await Pipeline.start({
-    config,
-    seed: options.seed,
-    microbatchSize,
-    seqLen: options.seqLen,
-    recompute: options.recompute,
-    weightDecay: options.weightDecay,
-    schedule,
-    partition,
-    kernels,
-    ...(setup.fault ? { fault: setup.fault } : {}),
+  const runtime = setup.runtime ?? {};
+  const links = setup.ranks ?? new ThreadRanks(schedule.ranks);
+  const pipeline = await Pipeline.connect(links, {
+    ...(runtime.stallSeconds === undefined ? {} : { stallSeconds: runtime.stallSeconds }),
+    nameHosts: links.kind !== 'threads',
   });
   try {
+    const kernels = await pipeline.chooseKernels(setup.kernels ?? {});
+    const costs = await pipeline.profile(config, microbatchSize, options.seqLen, schedule);
+    const partition = choosePartition(options, config, schedule, costs);
+    const plan: RunPlan = { schedule, partition, stageCostS: stageCosts(partition, costs) };
+    hooks.onStart?.(plan);
+    await pipeline.build({
+      config,
+      seed: options.seed,
+      microbatchSize,
+      seqLen: options.seqLen,
+      recompute: options.recompute,
+      weightDecay: options.weightDecay,
+      schedule,
+      partition,
+      pollMs: runtime.pollMs ?? pollMilliseconds(links.size),
+      ...(runtime.fault ? { fault: runtime.fault } : {}),
+    });
     if (start.state) await pipeline.load(start.state);
     const steps: StepRecord[] = [];
     const outcomes: StepOutcome[] = [];
@@ -139,6 +151,8 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
     const steady = outcomes.length > 1 ? outcomes.slice(1) : outcomes;
     return {
       plan,
+      transport: pipeline.transport,
+      hosts: pipeline.hosts,
       steps,
       valLoss,
       state,
@@ -147,7 +161,7 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
       ideal: idealTimeline(schedule, steady, pipeline.stashBytesPerStage),
       commTimeS: commSeconds(last),
       peakActivationBytes,
-      kernels: kernelsName(kernels),
+      kernels: kernels.kernels,
       kernelThreads: kernels.threads,
     };
   } finally {

@@ -5,7 +5,8 @@
  *
  * On Node the default loaders read build/gemm.wasm and require build/Release/conveyor_native.node through
  * process.getBuiltinModule, so this module imports no `node:` module and bundles for a browser unchanged;
- * there, call configureKernels({ backend: 'wasm', wasm: bytes }) before any kernel runs.
+ * there, call configureKernels({ backend: 'wasm', wasm: bytes }) before any kernel runs. Nothing here reads
+ * the environment: the CLI turns CONVEYOR_KERNELS into a request (kernelRequestFromEnvironment).
  */
 import { UsageError } from '../errors.js';
 import type { KernelBackend } from './backend.js';
@@ -59,7 +60,6 @@ export function kernelRequestFromEnvironment(environment: Readonly<Record<string
 
 interface NodeBuiltins {
   readonly getBuiltinModule?: (name: string) => unknown;
-  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 const nodeProcess = (globalThis as { process?: NodeBuiltins }).process;
 
@@ -152,9 +152,9 @@ export function configureKernels(request: KernelRequest = {}): KernelSettings {
   return settings;
 }
 
-/** This thread's backend; the first call chooses it from CONVEYOR_KERNELS and CONVEYOR_NATIVE_ISA when nothing was configured. */
+/** This thread's backend; when nothing was configured, the first call chooses the default (native where it loads, one thread). */
 export function activeKernels(): KernelBackend {
-  if (!active) configureKernels(kernelRequestFromEnvironment(nodeProcess?.env ?? {}));
+  if (!active) configureKernels();
   return active!.backend;
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import './backend-from-environment.js';
 import { allocFloat32, kernelAddress, kernelMemory, scratchAddress } from '../../src/tensor/kernel-memory.js';
 import { matmul } from '../../src/tensor/index.js';
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
+import './backend-from-environment.js';
 import { allocFloat32, matmul, type MatmulOptions } from '../../src/tensor/index.js';
 
 const forms: readonly { readonly name: string; readonly options: MatmulOptions }[] = [
@@ -199,7 +200,8 @@ test('a worker thread gets its own kernel memory and computes the same product; 
   // the worker multiplies in its own kernel memory and posts the view (shared, not copied) back
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
-    import(workerData.matmulUrl).then(({ allocFloat32, matmul }) => {
+    import(workerData.matmulUrl).then(({ allocFloat32, configureKernels, kernelRequestFromEnvironment, matmul }) => {
+      configureKernels(kernelRequestFromEnvironment(process.env)); // the backend under test, as in this thread
       const { M, K, N } = workerData;
       const a = allocFloat32(M * K); a.set(workerData.a);
       const b = allocFloat32(K * N); b.set(workerData.b);

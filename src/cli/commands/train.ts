@@ -8,10 +8,9 @@ import { UsageError } from '../../errors.js';
 import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
-import { parseFault } from '../../runtime/fault.js';
-import { checkRankEnvironment } from '../../runtime/ranks.js';
 import { runTraining } from '../../runtime/train.js';
-import { configureKernels, kernelRequestFromEnvironment, resolveKernelSettings, type KernelSettings } from '../../tensor/index.js';
+import { kernelRequestFromEnvironment, resolveKernelSettings, type KernelRequest } from '../../tensor/index.js';
+import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
 
@@ -43,14 +42,14 @@ function buildSchedule(options: TrainOptions, scheduleFile: string | undefined):
 }
 
 /**
- * CONVEYOR_KERNELS and --threads, resolved once for this thread (which profiles the stages) and every rank.
+ * CONVEYOR_KERNELS and --threads for every rank, checked here so a bad value stops the run before it starts.
  * Native kernels default to the cores each rank would have to itself: 1 when the ranks already fill them.
  */
-function chooseKernels(options: TrainOptions, ranks: number): KernelSettings {
+function kernelRequest(options: TrainOptions, ranks: number): KernelRequest {
   const request = kernelRequestFromEnvironment(process.env);
-  const probe = resolveKernelSettings({ ...request, ...(options.threads === undefined ? {} : { threads: options.threads }) });
-  const threads = options.threads ?? (probe.backend === 'native' ? Math.max(1, Math.floor(availableParallelism() / ranks)) : 1);
-  return configureKernels({ ...request, threads });
+  const here = resolveKernelSettings({ ...request, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  const threads = options.threads ?? (here.backend === 'native' ? Math.max(1, Math.floor(availableParallelism() / ranks)) : 1);
+  return { ...request, threads };
 }
 
 function writeOutput(path: string, flag: string, text: string): void {
@@ -63,17 +62,16 @@ function writeOutput(path: string, flag: string, text: string): void {
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   const options = parseTrainOptions(flags);
-  const fault = parseFault(process.env.CONVEYOR_FAULT);
+  const runtime = runtimeOptions(process.env);
   const schedule = buildSchedule(options, flags.scheduleFile);
-  checkRankEnvironment(schedule.ranks);
-  const kernels = chooseKernels(options, schedule.ranks);
+  const kernels = kernelRequest(options, schedule.ranks);
   const data = prepareData(options);
   if (schedule.stages > data.config.layers + 2) {
     throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
   }
   const presenter = new Presenter(options);
   const result = await runTraining(
-    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, kernels, ...(fault ? { fault } : {}) },
+    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime, kernels },
     {
       onStart: (plan) => presenter.start(plan, data.description),
       onStep: (record) => presenter.step(record),

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
+import '../backend-from-environment.js';
 import { biasBackward, fillRowsWithBias, crossEntropyBackward, crossEntropyForward, embeddingBackward, embeddingForward, residualForward } from '../../../src/tensor/index.js';
 import { assertClose, dot, numericGradient, randomArray, randomIds, toFloat64 } from './helpers.js';
 import { referenceCrossEntropy, referenceEmbedding, referenceSoftmax } from './reference.js';

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
+import '../backend-from-environment.js';
 import { geluBackward, geluForward, softmaxBackward, softmaxForward } from '../../../src/tensor/index.js';
 import { assertClose, dot, numericGradient, randomArray, toFloat64 } from './helpers.js';
 import { referenceGelu, referenceSoftmax } from './reference.js';

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
+import '../backend-from-environment.js';
 import { layerNormBackwardInput, layerNormBackwardWeight, layerNormForward } from '../../../src/tensor/index.js';
 import { assertClose, dot, maxAbs, numericGradient, randomArray, toFloat64 } from './helpers.js';
 import { referenceLayerNorm } from './reference.js';

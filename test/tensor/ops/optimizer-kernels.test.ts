@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import '../backend-from-environment.js';
 import { adamwUpdate, clipScale, sumOfSquares } from '../../../src/tensor/index.js';
 import { assertClose, randomArray } from './helpers.js';
 

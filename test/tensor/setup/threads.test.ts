@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { resolveKernelSettings } from '../../src/tensor/index.js';
-import { assertBitwiseEqual } from './ops/helpers.js';
+import { resolveKernelSettings } from '../../../src/tensor/index.js';
+import { assertBitwiseEqual } from '../ops/helpers.js';
 
 const native = resolveKernelSettings();
 const skip = native.backend === 'native' ? false : 'the native kernels are not built here';
@@ -75,8 +75,8 @@ function runKernels(threads: number): Promise<Record<string, Float32Array | numb
     eval: true,
     workerData: {
       threads,
-      facade: new URL('../../src/tensor/index.js', import.meta.url).href,
-      helpers: new URL('./ops/helpers.js', import.meta.url).href,
+      facade: new URL('../../../src/tensor/index.js', import.meta.url).href,
+      helpers: new URL('../ops/helpers.js', import.meta.url).href,
     },
   });
   return new Promise((resolve, reject) => {
