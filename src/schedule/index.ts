@@ -35,3 +35,4 @@ export {
 export { formatLoweredSchedule, formatOrder, formatOrders, formatSchedule, parseLoweredSchedule, parseSchedule } from './text.js';
 export { formatTorchCsv, parseTorchCsv } from './torch-csv.js';
 export { checkDeclaredShape, loweredFromJson, loweredToJson, scheduleFromJson, scheduleToJson, type ScheduleJson } from './json.js';
+export { scheduleTheory, type Theory, type TheorySizes } from './theory.js';
