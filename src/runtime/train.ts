@@ -95,6 +95,13 @@ export interface RunSetup {
   readonly ranks?: RankLinks;
 }
 
+/** The most ranks any one host runs. */
+function ranksPerHost(hosts: readonly string[]): number {
+  const counts = new Map<string, number>();
+  for (const host of hosts) counts.set(host, (counts.get(host) ?? 0) + 1);
+  return Math.max(...counts.values());
+}
+
 function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, costs: StageUnitCosts): Partition {
   if (options.partition !== undefined) return partitionFromBlocks(options.partition, config.layers, schedule.stages);
   return balancedPartition(costs);
@@ -128,7 +135,8 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
       weightDecay: options.weightDecay,
       schedule,
       partition,
-      pollMs: runtime.pollMs ?? pollMilliseconds(links.size),
+      evaluationMicrobatches: corpus.validation.length * schedule.microbatches,
+      pollMs: runtime.pollMs ?? pollMilliseconds(ranksPerHost(links.hosts)),
       ...(runtime.fault ? { fault: runtime.fault } : {}),
     });
     if (start.state) await pipeline.load(start.state);
