@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
-  estimate, estimateJson, exportPlan, formatEstimate, parseEstimateConfig, type Gpu, type Job,
+  estimate, estimateJson, exportFiles, formatEstimate, formatExportFiles, parseEstimateConfig, type Gpu, type Job,
 } from '../../planner/index.js';
 import { loadHardwareFile } from '../hardware-file.js';
 
@@ -35,11 +35,13 @@ export function registerEstimate(program: Command): void {
     .requiredOption('--config <file>', 'estimate config JSON: { model, cluster, parallel, precision? }')
     .option('--json', 'print the estimate as JSON')
     .option('--hardware <file>', 'JSON file describing GPUs not in the catalogue')
-    .option('--export <engine>', 'print the configuration for megatron, deepspeed or torchtitan instead')
+    .option('--export <engine>', 'print the files megatron, deepspeed, torchtitan or torchtitan-toml reads instead (--json: as JSON)')
     .action((options: PlannerOptions & { config: string }) => {
       const job = readJob(options.config, options);
       if (options.export !== undefined) {
-        process.stdout.write(exportPlan(job, options.export));
+        const files = exportFiles(job, options.export);
+        const body = { engine: options.export, plan: estimateJson(estimate(job)), files };
+        process.stdout.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatExportFiles(files));
         return;
       }
       const result = estimate(job);

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
-  estimateJson, exportLimits, exportPlan, findGpu, isExportEngine, unknownEngine, findPreset, formatEstimate, formatPlanTable, noPlanError, parseModel, searchPlans,
+  engineSources, estimateJson, exportFiles, findGpu, formatExportFiles, isExportEngine, unknownEngine, findPreset, formatEstimate,
+  formatPlanTable, noPlanError, parseModel, planForEngine, searchPlans,
   type ModelShape, type Precision, type Recompute, type SearchRequest, type ZeroStage,
 } from '../../planner/index.js';
 import { userGpus, type PlannerOptions } from './estimate.js';
@@ -85,36 +86,21 @@ function searchRequest(options: PlanOptions): SearchRequest {
   };
 }
 
-/** Only what `values` and the engine's `limits` both allow; an empty intersection is the user's mistake. */
-function within<T>(flag: string, values: readonly T[] | undefined, limits: readonly T[], engine: string): T[] {
-  const allowed = values === undefined ? [...limits] : values.filter((value) => limits.includes(value));
-  if (allowed.length === 0) throw new UsageError(`${engine} supports ${flag} ${limits.join(',')} only`);
-  return allowed;
-}
-
-/** Searches within what the engine runs and prints the fastest plan that exports cleanly. */
+/** The fastest plan the engine runs, as its files; with --json, the plan, what it gave up and the files as JSON. */
 function writeExport(options: PlanOptions, engine: string): void {
   if (!isExportEngine(engine)) throw unknownEngine(engine);
-  const limits = exportLimits[engine];
-  const base = searchRequest(options);
-  const request: SearchRequest = {
-    ...base,
-    top: 50,
-    schedules: within('--schedule', base.schedules, limits.schedules, engine),
-    zero: within('--zero', base.zero, limits.zero, engine),
-    recompute: within('--recompute', base.recompute, limits.recompute, engine),
-  };
-  const result = searchPlans(request);
-  if (result.plans.length === 0) throw noPlanError(request, result);
-  for (const plan of result.plans) {
-    try {
-      process.stdout.write(exportPlan(plan.job, engine));
-      return;
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-    }
+  const choice = planForEngine(searchRequest(options), engine);
+  const notes = choice.givenUp.length === 0 ? ['the fastest plan of all runs on this engine as it is'] : choice.givenUp.map((line) => `gave up: ${line}`);
+  const files = exportFiles(choice.chosen.job, engine, notes);
+  if (options.json) {
+    const body = {
+      engine, checkedAgainst: engineSources[engine], considered: choice.considered, feasible: choice.feasible,
+      plan: estimateJson(choice.chosen), fastest: estimateJson(choice.fastest), givenUp: choice.givenUp, files,
+    };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return;
   }
-  throw new UsageError(`none of the ${result.plans.length} fastest plans can run on ${engine}; narrow the search with --tp, --pp or --zero`);
+  process.stdout.write(formatExportFiles(files));
 }
 
 export function registerPlan(program: Command): void {
@@ -127,8 +113,8 @@ export function registerPlan(program: Command): void {
     .requiredOption('--global-batch <n>', 'sequences per optimizer step')
     .option('--seq-len <n>', 'sequence length (default: the model preset\'s)')
     .option('--top <n>', 'how many plans to show', '5')
-    .option('--json', 'print the plans as JSON')
-    .option('--export <engine>', 'print the best plan for megatron, deepspeed or torchtitan instead')
+    .option('--json', 'print the plans as JSON (with --export: the engine\'s plan, what it gave up and its files)')
+    .option('--export <engine>', 'print the fastest plan the engine runs, as its files: megatron, deepspeed, torchtitan, torchtitan-toml')
     .option('--hardware <file>', 'JSON file describing GPUs not in the catalogue')
     .option('--precision <p>', 'bf16, fp16 or fp8', 'bf16')
     .option('--tp <list>', 'only these tensor-parallel degrees, e.g. 4,8')
