@@ -8,11 +8,23 @@ except ImportError:
     pass
 PREFIXES = ()
 STUBBED = []
+class AnyMeta(type):
+    def __getattr__(cls, name):
+        if name.startswith('__'): raise AttributeError(name)
+        return AnyMeta(name, (Anything,), {})
+class Anything(metaclass=AnyMeta):
+    """Any attribute, any call; used as a decorator it hands the decorated function back."""
+    def __init__(self, *args, **kwargs): pass
+    def __getattr__(self, name):
+        if name.startswith('__'): raise AttributeError(name)
+        return AnyMeta(name, (Anything,), {})
+    def __call__(self, *args, **kwargs):
+        return args[0] if len(args) == 1 and callable(args[0]) and not kwargs else self
 class Dummy(types.ModuleType):
     __path__ = []
     def __getattr__(self, name):
         if name.startswith('__'): raise AttributeError(name)
-        return type(name, (), {'__init__': lambda s, *a, **k: None, '__call__': lambda s, *a, **k: None})
+        return AnyMeta(name, (Anything,), {})
 class Wrap(importlib.abc.Loader):
     def __init__(self, inner): self.inner = inner
     def create_module(self, spec): return self.inner.create_module(spec)
@@ -38,3 +50,12 @@ def install(*prefixes):
     global PREFIXES
     PREFIXES = tuple(prefixes)
     sys.meta_path.insert(0, Finder())
+class Absent(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Stands in for whole third-party packages that are not installed (e.g. tyro): every attribute is a dummy."""
+    def __init__(self, names): self.names = set(names)
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] in self.names: return importlib.machinery.ModuleSpec(name, self, is_package=True)
+    def create_module(self, spec): return Dummy(spec.name)
+    def exec_module(self, module): pass
+def absent(*names):
+    sys.meta_path.insert(0, Absent(names))
