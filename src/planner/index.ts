@@ -23,3 +23,4 @@ export { planForEngine, type EngineChoice } from './export/choose.js';
 export {
   exportFiles, exportPlan, formatExportFiles, isExportEngine, unknownEngine, type ExportFile,
 } from './export/render.js';
+export * from './import/index.js';

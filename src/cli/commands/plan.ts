@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
-  engineSources, estimateJson, exportFiles, findGpu, formatExportFiles, isExportEngine, unknownEngine, findPreset, formatEstimate,
-  formatPlanTable, noPlanError, parseModel, planForEngine, searchPlans,
-  type ModelShape, type Precision, type Recompute, type SearchRequest, type ZeroStage,
+  engineSources, estimateJson, exportFiles, findGpu, formatExportFiles, isExportEngine, unknownEngine, formatEstimate,
+  formatPlanTable, noPlanError, planForEngine, searchPlans,
+  type Precision, type Recompute, type SearchRequest, type ZeroStage,
 } from '../../planner/index.js';
+import { resolveModelOption } from '../job-source.js';
 import { userGpus, type PlannerOptions } from './estimate.js';
 
 interface PlanOptions extends PlannerOptions {
@@ -45,23 +45,6 @@ function choiceList<T extends string | number>(flag: string, text: string | unde
   });
 }
 
-/** A preset id, or a path to a JSON model shape. */
-function resolveModel(text: string, seqLen: string | undefined): ModelShape {
-  let model: ModelShape;
-  if (text.endsWith('.json')) {
-    let body: string;
-    try {
-      body = readFileSync(text, 'utf8');
-    } catch {
-      throw new UsageError(`cannot read model file ${text}; give a preset id or a JSON model shape`);
-    }
-    model = parseModel(body, text);
-  } else {
-    model = findPreset(text);
-  }
-  return seqLen === undefined ? model : { ...model, seqLength: positiveInteger('--seq-len', seqLen) };
-}
-
 function searchRequest(options: PlanOptions): SearchRequest {
   const precision = choiceList<Precision>('--precision', options.precision, ['bf16', 'fp16', 'fp8'])![0]!;
   const zero = choiceList<ZeroStage>('--zero', options.zero, [0, 1, 2, 3]);
@@ -69,7 +52,7 @@ function searchRequest(options: PlanOptions): SearchRequest {
   const tp = integerList('--tp', options.tp);
   const pp = integerList('--pp', options.pp);
   return {
-    model: resolveModel(options.model, options.seqLen),
+    model: resolveModelOption(options.model, options.seqLen),
     gpu: findGpu(options.gpu, userGpus(options)),
     gpus: positiveInteger('--gpus', options.gpus),
     globalBatchSize: positiveInteger('--global-batch', options.globalBatch),
@@ -107,7 +90,7 @@ export function registerPlan(program: Command): void {
   program
     .command('plan')
     .description('Search t, p, d, chunks, micro-batch, schedule, recomputation and ZeRO; rank the plans that fit by step time.')
-    .requiredOption('--model <id|file.json>', 'a preset (e.g. llama3-70b, gpt3-175b) or a JSON model shape')
+    .requiredOption('--model <id|file.json>', 'a preset (e.g. llama3-70b, gpt3-175b), a Hugging Face config.json or a JSON model shape')
     .requiredOption('--gpu <id>', 'a100-40gb, a100-80gb, h100-sxm, h200, b200, mi300x, or one from --hardware')
     .requiredOption('--gpus <n>', 'GPUs in the cluster')
     .requiredOption('--global-batch <n>', 'sequences per optimizer step')
