@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import type { Fault } from './fault.js';
 
 /** Everything `conveyor train` needs, validated once at the door so workers never see a bad value. */
 const wholeNumber = (flag: string, min: number) =>
@@ -57,4 +58,13 @@ export function parseTrainOptions(raw: Record<string, unknown>): TrainOptions {
   const result = trainSchema.safeParse(raw);
   if (!result.success) throw new UsageError(result.error.issues[0]!.message);
   return result.data;
+}
+
+/** What the environment tunes (CONVEYOR_STALL_SECONDS, CONVEYOR_POLL_MS, CONVEYOR_FAULT), read once by the CLI. */
+export interface RuntimeOptions {
+  /** Seconds without a finished action before the run is declared stuck; default derived from the measured actions. */
+  readonly stallSeconds?: number;
+  /** Milliseconds a waiting rank polls awake; default 50 while every rank has a core, else 0. */
+  readonly pollMs?: number;
+  readonly fault?: Fault;
 }

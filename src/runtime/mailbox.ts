@@ -1,8 +1,9 @@
 /**
- * Messages a rank is waiting for, keyed by what they carry: the activation or gradient of one (stage, micro-batch).
+ * Messages a rank is waiting for, keyed by what they carry: the activation or gradient of one (stage,
+ * micro-batch), a tied embedding's gradient, or a piece of a data-parallel reduction.
  * A message may arrive before or after the rank asks for it; either way it is handed over exactly once.
  */
-export type Payload = 'activation' | 'gradient' | 'tied-gradient';
+export type Payload = 'activation' | 'gradient' | 'tied-gradient' | 'reduce';
 
 export function mailKey(payload: Payload, stage: number, microbatch: number): string {
   return `${payload}:${stage}:${microbatch}`;

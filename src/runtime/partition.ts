@@ -14,34 +14,46 @@ export function unitsPerStage(partition: Partition): number[] {
   return partition.starts.slice(1).map((end, stage) => end - partition.starts[stage]!);
 }
 
-/** Sum of unit costs per stage. */
-export function stageCosts(partition: Partition, unitCosts: readonly number[]): number[] {
+/**
+ * Seconds per unit as each stage's rank measured them: costs[stage][unit] over [embedding, h.0 … h.L-1, head].
+ * Ranks on one host share a row; ranks on faster hosts may take more units.
+ */
+export type StageUnitCosts = readonly (readonly number[])[];
+
+/** Sum of unit costs per stage, each stage at its own rank's speed. */
+export function stageCosts(partition: Partition, costs: StageUnitCosts): number[] {
   return unitsPerStage(partition).map((_, stage) => {
     let sum = 0;
-    for (let unit = partition.starts[stage]!; unit < partition.starts[stage + 1]!; unit++) sum += unitCosts[unit]!;
+    for (let unit = partition.starts[stage]!; unit < partition.starts[stage + 1]!; unit++) sum += costs[stage]![unit]!;
     return sum;
   });
 }
 
 /**
- * The contiguous split into `stages` non-empty parts whose slowest stage is fastest (exact, by dynamic programming).
- * Ties go to the split that puts fewer units early, so the result is deterministic.
+ * The contiguous split into costs.length non-empty stages whose slowest stage is fastest (exact, by dynamic
+ * programming). Ties go to the split that puts fewer units early, so the result is deterministic.
  */
-export function balancedPartition(unitCosts: readonly number[], stages: number): Partition {
-  const units = unitCosts.length;
+export function balancedPartition(costs: StageUnitCosts): Partition {
+  const stages = costs.length;
+  const units = costs[0]!.length;
   if (stages > units) {
     throw new UsageError(`cannot cut ${units} units (embedding, ${units - 2} blocks, head) into ${stages} stages: use at most ${units} stages or more layers`);
   }
-  const prefix = [0];
-  for (const cost of unitCosts) prefix.push(prefix[prefix.length - 1]! + cost);
+  // prefix[s][u]: the first u units' cost at stage s's speed
+  const prefix = costs.map((row) => {
+    const sums = [0];
+    for (const cost of row) sums.push(sums[sums.length - 1]! + cost);
+    return sums;
+  });
   // best[s][u]: the smallest possible slowest-stage cost when the first u units form s stages.
   const best = Array.from({ length: stages + 1 }, () => new Array<number>(units + 1).fill(Infinity));
   const cut = Array.from({ length: stages + 1 }, () => new Array<number>(units + 1).fill(0));
   best[0]![0] = 0;
   for (let s = 1; s <= stages; s++) {
+    const sums = prefix[s - 1]!;
     for (let u = s; u <= units - (stages - s); u++) {
       for (let start = s - 1; start < u; start++) {
-        const slowest = Math.max(best[s - 1]![start]!, prefix[u]! - prefix[start]!);
+        const slowest = Math.max(best[s - 1]![start]!, sums[u]! - sums[start]!);
         if (slowest < best[s]![u]!) {
           best[s]![u] = slowest;
           cut[s]![u] = start;

@@ -1,15 +1,18 @@
 /**
- * The coordinator's view of a running pipeline: starts one worker per rank, hands each its stages and
- * action list, and drives training steps: micro-batches in, losses and measured actions out, then the
- * global gradient norm (one scalar from every rank's per-parameter sums, in one fixed order) and the
- * optimizer step on every rank.
+ * The driver's view of a running pipeline, whatever carries its messages: aligns the ranks' clocks with its
+ * own, has the ranks profile the units, hands each rank its stages and action list, and drives training
+ * steps: micro-batches in, losses and measured actions out, then the global gradient norm (one scalar from
+ * every rank's per-parameter sums, in one fixed order) and the optimizer step on every rank.
  */
-import { globalGradientNorm, clipScale, type GPTConfig, type GradientSquareSum } from '../nn/index.js';
+import { globalGradientNorm, clipScale, unitCount, type GPTConfig, type GradientSquareSum } from '../nn/index.js';
 import type { Schedule } from '../schedule/types.js';
+import { clockOffset, type ClockSample } from './clock.js';
 import type { Fault } from './fault.js';
-import type { Partition } from './partition.js';
-import type { CoordinatorMessage, MeasuredAction, NamedMoments, NamedTensor, RankReply, RankSetup } from './protocol.js';
-import { pollMilliseconds, RankPool } from './ranks.js';
+import type { Partition, StageUnitCosts } from './partition.js';
+import { unitCosts } from './profile.js';
+import type { DriverMessage, MeasuredAction, NamedMoments, NamedTensor, RankSetup } from './protocol.js';
+import { RankPool, type RankPoolOptions } from './rank-pool.js';
+import type { RankLinks } from './transport.js';
 
 export interface PipelineOptions {
   readonly config: GPTConfig;
@@ -20,17 +23,17 @@ export interface PipelineOptions {
   readonly weightDecay: number;
   readonly schedule: Schedule;
   readonly partition: Partition;
+  /** Milliseconds a rank polls awake for an awaited message (see threads/thread-ranks.ts pollMilliseconds). */
+  readonly pollMs: number;
   readonly fault?: Fault;
 }
-
-type Reply<T extends RankReply['type']> = Extract<RankReply, { type: T }>;
 
 /** What one training step measured. */
 export interface StepOutcome {
   /** Mean loss over the whole batch (every micro-batch), not only the last rank's. */
   readonly loss: number;
   readonly gradNorm: number;
-  /** Per rank, every action with its start and end in seconds on the shared clock. */
+  /** Per rank, every action with its start and end in seconds on the driver's clock. */
   readonly actions: readonly (readonly MeasuredAction[])[];
   readonly peakActivationBytes: readonly number[];
   readonly peakActivations: readonly number[];
@@ -49,21 +52,75 @@ function splitRows(rows: Int32Array, parts: number): Int32Array[] {
   return Array.from({ length: parts }, (_, part) => rows.slice(part * size, (part + 1) * size));
 }
 
+/** Round trips per rank for clock alignment: the shortest of them sets the offset. */
+const clockSamples = 8;
+
+/** Seconds on the driver's clock (the same epoch-based clock the ranks read). */
+function now(): number {
+  return (performance.timeOrigin + performance.now()) / 1000;
+}
+
 export class Pipeline {
   /** Per stage: bytes one in-flight micro-batch stashes (for the simulator's memory model). */
-  readonly stashBytesPerStage: readonly number[];
+  stashBytesPerStage: readonly number[] = [];
+  private options: PipelineOptions | undefined;
 
   private constructor(
-    private readonly options: PipelineOptions,
     private readonly pool: RankPool,
-    stashBytesPerStage: number[],
-  ) {
-    this.stashBytesPerStage = stashBytesPerStage;
+    /** Per rank: seconds its clock runs ahead of the driver's. */
+    private readonly clockOffsets: readonly number[],
+  ) {}
+
+  /** Takes over links to ranks that have started, and aligns every rank's clock with the driver's. */
+  static async connect(links: RankLinks, options: RankPoolOptions = {}): Promise<Pipeline> {
+    const pool = new RankPool(links, options);
+    try {
+      const offsets: number[] = [];
+      for (let rank = 0; rank < pool.size; rank++) {
+        const samples: ClockSample[] = [];
+        for (let sample = 0; sample < clockSamples; sample++) {
+          pool.send(rank, { type: 'ping', sentAt: now() });
+          const pong = await pool.receive(rank, 'pong');
+          samples.push({ ...pong, returnedAt: now() });
+        }
+        offsets.push(clockOffset(samples).offset);
+      }
+      return new Pipeline(pool, offsets);
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
   }
 
-  static async start(options: PipelineOptions): Promise<Pipeline> {
+  get transport(): string {
+    return this.pool.links.kind;
+  }
+
+  get hosts(): readonly string[] {
+    return this.pool.links.hosts;
+  }
+
+  /**
+   * Seconds of F + B per unit as each stage's rank would run it: one rank per distinct host profiles (one at a
+   * time, so they do not share cores while timing), and the ranks of a host share its figures.
+   */
+  async profile(config: GPTConfig, microbatchSize: number, seqLen: number, schedule: Schedule): Promise<StageUnitCosts> {
+    const byHost = new Map<string, number[]>();
+    for (let rank = 0; rank < schedule.ranks; rank++) {
+      const host = this.hosts[rank]!;
+      if (byHost.has(host)) continue;
+      this.pool.send(rank, { type: 'profile', config, microbatchSize, seqLen });
+      byHost.set(host, unitCosts(config, await this.pool.receive(rank, 'profiled')));
+    }
+    const costs = schedule.placement.map((rank) => byHost.get(this.hosts[rank]!)!);
+    if (costs.some((row) => row.length !== unitCount(config))) throw new Error('a profile does not cover every unit');
+    return costs;
+  }
+
+  /** Each rank builds its stages; the pipeline is ready to train when every rank answers. */
+  async build(options: PipelineOptions): Promise<void> {
     const { schedule, partition } = options;
-    const pollMs = pollMilliseconds(schedule.ranks);
+    this.options = options;
     const setup = (rank: number): RankSetup => ({
       config: options.config,
       seed: options.seed,
@@ -77,23 +134,23 @@ export class Pipeline {
         owner === rank ? [{ stage, units: [partition.starts[stage]!, partition.starts[stage + 1]!] as const }] : [],
       ),
       order: schedule.order[rank]!,
-      pollMs,
+      pollMs: options.pollMs,
       ...(options.fault ? { fault: options.fault } : {}),
     });
-    const pool = new RankPool(new URL('./worker.js', import.meta.url), schedule.ranks, setup);
-    try {
-      const ready = await pool.receiveAll<Reply<'ready'>>();
-      const stashBytes = new Array<number>(schedule.stages).fill(0);
-      for (const reply of ready) for (const { stage, bytes } of reply.stashBytes) stashBytes[stage] = bytes;
-      return new Pipeline(options, pool, stashBytes);
-    } catch (error) {
-      await pool.close();
-      throw error;
-    }
+    this.broadcast((rank) => ({ type: 'build', setup: setup(rank) }));
+    const ready = await this.pool.receiveAll('ready');
+    const stashBytes = new Array<number>(schedule.stages).fill(0);
+    for (const reply of ready) for (const { stage, bytes } of reply.stashBytes) stashBytes[stage] = bytes;
+    this.stashBytesPerStage = stashBytes;
   }
 
   get schedule(): Schedule {
-    return this.options.schedule;
+    return this.require().schedule;
+  }
+
+  private require(): PipelineOptions {
+    if (this.options === undefined) throw new Error('the pipeline is not built yet');
+    return this.options;
   }
 
   private firstRank(): number {
@@ -105,7 +162,7 @@ export class Pipeline {
   }
 
   /** Sends each rank its message; the batch goes only to the ranks that read it. */
-  private broadcast(message: (rank: number) => CoordinatorMessage): void {
+  private broadcast(message: (rank: number) => DriverMessage): void {
     for (let rank = 0; rank < this.pool.size; rank++) this.pool.send(rank, message(rank));
   }
 
@@ -120,7 +177,7 @@ export class Pipeline {
       ...(rank === this.firstRank() ? { tokens: tokenParts } : {}),
       ...(rank === this.lastRank() ? { targets: targetParts } : {}),
     }));
-    const replies = await this.pool.receiveAll<Reply<'stepDone'>>();
+    const replies = await this.pool.receiveAll('stepDone');
     const losses = replies[this.lastRank()]!.losses;
     let loss = 0;
     for (const value of losses) loss += value;
@@ -130,11 +187,16 @@ export class Pipeline {
     for (const reply of replies) for (const { stage, sums } of reply.squareSums) byStage[stage] = [...sums];
     const gradNorm = globalGradientNorm(byStage.flat());
     this.broadcast(() => ({ type: 'apply', learningRate, clipScale: clipScale(gradNorm, maxGradNorm) }));
-    await this.pool.receiveAll<Reply<'applied'>>();
+    await this.pool.receiveAll('applied');
+    // Every rank's times on the driver's clock, so the ranks' actions share one timeline.
+    const actions = replies.map((reply, rank) =>
+      reply.actions.map((action) => ({ ...action, start: action.start - this.clockOffsets[rank]!, end: action.end - this.clockOffsets[rank]! })),
+    );
+    this.pool.watchdog.measured(Math.max(0, ...actions.flat().map((action) => action.end - action.start)));
     return {
       loss,
       gradNorm,
-      actions: replies.map((reply) => reply.actions),
+      actions,
       peakActivationBytes: replies.map((reply) => reply.peakActivationBytes),
       peakActivations: replies.map((reply) => reply.peakActivations),
     };
@@ -143,7 +205,8 @@ export class Pipeline {
   /** Mean loss over batches of [B, T] rows (forward only, through the same ranks). */
   async evaluate(batches: readonly { readonly inputs: Int32Array; readonly targets: Int32Array }[]): Promise<number> {
     if (batches.length === 0) return Number.NaN;
-    const rowsPerPart = this.options.microbatchSize * this.options.seqLen;
+    const { microbatchSize, seqLen } = this.require();
+    const rowsPerPart = microbatchSize * seqLen;
     const tokens = batches.flatMap((batch) => splitRows(batch.inputs, batch.inputs.length / rowsPerPart));
     const targets = batches.flatMap((batch) => splitRows(batch.targets, batch.targets.length / rowsPerPart));
     this.broadcast((rank) => ({
@@ -152,7 +215,7 @@ export class Pipeline {
       ...(rank === this.firstRank() ? { tokens } : {}),
       ...(rank === this.lastRank() ? { targets } : {}),
     }));
-    const replies = await this.pool.receiveAll<Reply<'evaluated'>>();
+    const replies = await this.pool.receiveAll('evaluated');
     const losses = replies[this.lastRank()]!.losses;
     return losses.reduce((sum, value) => sum + value, 0) / losses.length;
   }
@@ -160,7 +223,7 @@ export class Pipeline {
   /** Every parameter and its optimizer moments, gathered by name in model order (a tied copy once). */
   async collect(): Promise<ModelState> {
     this.broadcast(() => ({ type: 'collect' }));
-    const replies = await this.pool.receiveAll<Reply<'collected'>>();
+    const replies = await this.pool.receiveAll('collected');
     const byStage: NamedTensor[][] = [];
     for (const reply of replies) for (const { stage, tensors } of reply.stages) byStage[stage] = [...tensors];
     const tensors = new Map<string, NamedTensor>();
@@ -173,7 +236,7 @@ export class Pipeline {
 
   async load(state: ModelState | { readonly tensors: readonly NamedTensor[] }): Promise<void> {
     this.broadcast(() => ({ type: 'load', ...state }));
-    await this.pool.receiveAll<Reply<'loaded'>>();
+    await this.pool.receiveAll('loaded');
   }
 
   close(): Promise<void> {

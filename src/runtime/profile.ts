@@ -1,12 +1,19 @@
 /**
- * Measured cost of each pipeline unit (forward + backward of one micro-batch), for balancing stages.
- * All blocks share one shape, so one block is timed and its cost stands for each of them; the embedding
- * and the head are timed on their own.
+ * Measured cost of each pipeline unit (forward + backward of one micro-batch), for balancing stages; run on
+ * the ranks themselves, so a stage is balanced by the speed of the machine that will run it. All blocks
+ * share one shape, so one block is timed and its cost stands for each of them; the embedding and the head
+ * are timed on their own.
  */
-import { performance } from 'node:perf_hooks';
 import { buildSegment, unitCount, type GPTConfig } from '../nn/index.js';
 
 const repeats = 3;
+
+/** Median seconds of F + B of one micro-batch per unit kind. */
+export interface UnitKindCosts {
+  readonly embedding: number;
+  readonly block: number;
+  readonly head: number;
+}
 
 /** Median seconds of F + B for the units [first, last) on a micro-batch of [B, T] tokens. */
 function timeSegment(config: GPTConfig, units: readonly [number, number], B: number, T: number): number {
@@ -27,11 +34,13 @@ function timeSegment(config: GPTConfig, units: readonly [number, number], B: num
   return times[Math.floor(times.length / 2)]!;
 }
 
-/** Seconds of F + B per unit: [embedding, h.0 … h.L-1, head]. */
-export function profileUnitCosts(config: GPTConfig, B: number, T: number): number[] {
+export function profileUnitKinds(config: GPTConfig, B: number, T: number): UnitKindCosts {
   const count = unitCount(config);
-  const embedding = timeSegment(config, [0, 1], B, T);
-  const block = timeSegment(config, [1, 2], B, T);
-  const head = timeSegment(config, [count - 1, count], B, T);
-  return Array.from({ length: count }, (_, unit) => (unit === 0 ? embedding : unit === count - 1 ? head : block));
+  return { embedding: timeSegment(config, [0, 1], B, T), block: timeSegment(config, [1, 2], B, T), head: timeSegment(config, [count - 1, count], B, T) };
+}
+
+/** Seconds of F + B per unit: [embedding, h.0 … h.L-1, head]. */
+export function unitCosts(config: GPTConfig, kinds: UnitKindCosts): number[] {
+  const count = unitCount(config);
+  return Array.from({ length: count }, (_, unit) => (unit === 0 ? kinds.embedding : unit === count - 1 ? kinds.head : kinds.block));
 }

@@ -1,10 +1,19 @@
-/** The messages between the coordinator and the ranks, and between ranks. Typed arrays travel as transfers. */
+/**
+ * The messages between the driver and the ranks, and the tensors between ranks. Nothing here says how they
+ * travel: worker threads post them, TCP encodes them as frames (wire.ts), a browser posts them to Web Workers.
+ */
 import type { Action, ActionKind } from '../schedule/types.js';
 import type { GPTConfig } from '../nn/index.js';
 import type { Fault } from './fault.js';
 import type { Payload } from './mailbox.js';
 
-/** What a rank needs to build its share of the model; sent once as workerData. */
+/** A stage this rank owns: its index and its unit range [first, last). */
+export interface StageUnits {
+  readonly stage: number;
+  readonly units: readonly [number, number];
+}
+
+/** What a rank needs to build its share of the model; sent once, in the 'build' message. */
 export interface RankSetup {
   readonly config: GPTConfig;
   readonly seed: number;
@@ -16,16 +25,16 @@ export interface RankSetup {
   readonly weightDecay: number;
   /** Stage count of the whole pipeline and which rank owns each stage. */
   readonly placement: readonly number[];
-  /** The stages this rank owns with their unit ranges [first, last), in stage order. */
-  readonly stages: readonly { readonly stage: number; readonly units: readonly [number, number] }[];
+  /** The stages this rank owns, in stage order. */
+  readonly stages: readonly StageUnits[];
   /** This rank's action list, exactly as the schedule engine generated it. */
   readonly order: readonly Action[];
-  /** Milliseconds to busy-poll for an awaited peer message before sleeping (0: sleep at once). */
+  /** Milliseconds to wait awake (busy-polling) for an awaited peer message before sleeping (0: sleep at once). */
   readonly pollMs: number;
   readonly fault?: Fault;
 }
 
-/** One measured action; times in seconds since the rank's time origin (performance.timeOrigin-based, so comparable across ranks). */
+/** One measured action; start and end in epoch seconds on the rank's own clock (the driver aligns clocks). */
 export interface MeasuredAction {
   readonly kind: ActionKind;
   readonly stage: number;
@@ -36,7 +45,47 @@ export interface MeasuredAction {
   readonly commSeconds: number;
 }
 
-export type CoordinatorMessage =
+export interface NamedTensor {
+  readonly name: string;
+  readonly data: Float32Array;
+}
+
+export interface NamedMoments {
+  readonly name: string;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+}
+
+/** Where a rank stands, sent to the driver as it goes (the driver's view of a rank that hangs or dies). */
+export interface Progress {
+  /** 'start-up' before the first step, then the training step, or the evaluation after the last. */
+  readonly phase: 'start-up' | 'step' | 'evaluation';
+  readonly step: number;
+  /** The action under way (or awaited); absent between actions. */
+  readonly action?: { readonly kind: ActionKind; readonly stage: number; readonly microbatch: number };
+  /** True while the action waits for its input from a peer (idle time, not work). */
+  readonly waiting: boolean;
+  /** Actions finished since the rank started: a rank whose count stands still makes no progress. */
+  readonly finished: number;
+}
+
+export const startUp: Progress = { phase: 'start-up', step: 0, waiting: false, finished: 0 };
+
+/** In words: "step 2, stage 1, B micro-batch 3" or "step 2, stage 1, waiting for the input of F micro-batch 1". */
+export function describeProgress(progress: Progress): string {
+  const phase = progress.phase === 'step' ? `step ${progress.step}` : progress.phase;
+  if (progress.action === undefined) return progress.phase === 'start-up' ? phase : `${phase}, between actions`;
+  const { kind, stage, microbatch } = progress.action;
+  const action = `${kind} micro-batch ${microbatch}`;
+  return progress.waiting ? `${phase}, stage ${stage}, waiting for the input of ${action}` : `${phase}, stage ${stage}, ${action}`;
+}
+
+export type DriverMessage =
+  /** Clock alignment: the rank answers at once with its own clock's readings. */
+  | { readonly type: 'ping'; readonly sentAt: number }
+  /** Time F + B of the unit kinds (embedding, one block, head) on this rank, for balancing the stages. */
+  | { readonly type: 'profile'; readonly config: GPTConfig; readonly microbatchSize: number; readonly seqLen: number }
+  | { readonly type: 'build'; readonly setup: RankSetup }
   | {
       readonly type: 'step';
       readonly step: number;
@@ -53,20 +102,14 @@ export type CoordinatorMessage =
       readonly targets?: readonly Int32Array[];
     }
   | { readonly type: 'collect' }
-  | { readonly type: 'load'; readonly tensors: readonly NamedTensor[]; readonly optimizerStep?: number; readonly moments?: readonly NamedMoments[] };
-
-export interface NamedTensor {
-  readonly name: string;
-  readonly data: Float32Array;
-}
-
-export interface NamedMoments {
-  readonly name: string;
-  readonly m: Float32Array;
-  readonly v: Float32Array;
-}
+  | { readonly type: 'load'; readonly tensors: readonly NamedTensor[]; readonly optimizerStep?: number; readonly moments?: readonly NamedMoments[] }
+  /** The job is over (or failed elsewhere): close every link and end. */
+  | { readonly type: 'stop' };
 
 export type RankReply =
+  | { readonly type: 'pong'; readonly sentAt: number; readonly receivedAt: number; readonly repliedAt: number }
+  /** Median seconds of F + B of one micro-batch per unit kind. */
+  | { readonly type: 'profiled'; readonly embedding: number; readonly block: number; readonly head: number }
   | {
       readonly type: 'ready';
       /** Per owned stage: bytes one in-flight micro-batch stashes there (under the run's recompute setting). */
@@ -93,9 +136,12 @@ export type RankReply =
       readonly moments: readonly NamedMoments[];
     }
   | { readonly type: 'loaded' }
-  | { readonly type: 'failed'; readonly where: string; readonly message: string };
+  | { readonly type: 'progress'; readonly progress: Progress }
+  | { readonly type: 'failed'; readonly where: string; readonly message: string }
+  /** This rank lost its link to `peer` (closed, reset, dropped): evidence that `peer` failed. */
+  | { readonly type: 'peerLost'; readonly peer: number; readonly reason: string };
 
-/** Between ranks: the activation for a stage's F or the gradient for its backward. */
+/** Between ranks: the activation for a stage's F, the gradient for its backward, the tied embedding's gradient. */
 export interface PeerMessage {
   readonly payload: Payload;
   readonly stage: number;

@@ -8,12 +8,12 @@ import { validateSchedule } from '../schedule/index.js';
 import type { Schedule, Timeline } from '../schedule/types.js';
 import { UsageError } from '../errors.js';
 import { parameterChecksum } from './checksum.js';
-import type { TrainOptions } from './config.js';
-import type { Fault } from './fault.js';
+import type { RuntimeOptions, TrainOptions } from './config.js';
 import { commSeconds, idealTimeline, measuredTimeline } from './measured.js';
-import { balancedPartition, partitionFromBlocks, stageCosts, type Partition } from './partition.js';
+import { balancedPartition, partitionFromBlocks, stageCosts, type Partition, type StageUnitCosts } from './partition.js';
 import { Pipeline, type ModelState, type StepOutcome } from './pipeline.js';
-import { profileUnitCosts } from './profile.js';
+import { pollMilliseconds, ThreadRanks } from './threads/thread-ranks.js';
+import type { RankLinks } from './transport.js';
 
 /** Token streams and how to draw batches from them; the run does not care where the text came from. */
 export interface Corpus {
@@ -54,6 +54,9 @@ export interface RunPlan {
 
 export interface RunResult {
   readonly plan: RunPlan;
+  /** What carried the messages ('threads' or 'tcp') and the host of every rank. */
+  readonly transport: string;
+  readonly hosts: readonly string[];
   readonly steps: readonly StepRecord[];
   readonly valLoss: number;
   readonly state: ModelState;
@@ -74,12 +77,15 @@ export interface RunSetup {
   readonly schedule: Schedule;
   readonly corpus: Corpus;
   readonly start: StartingPoint;
-  readonly fault?: Fault;
+  /** Read from the environment by the CLI; absent fields take their defaults. */
+  readonly runtime?: RuntimeOptions;
+  /** The ranks' links when they were started elsewhere (processes); default: one worker thread per rank. */
+  readonly ranks?: RankLinks;
 }
 
-function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, unitCosts: number[]): Partition {
+function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, costs: StageUnitCosts): Partition {
   if (options.partition !== undefined) return partitionFromBlocks(options.partition, config.layers, schedule.stages);
-  return balancedPartition(unitCosts, schedule.stages);
+  return balancedPartition(costs);
 }
 
 export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Promise<RunResult> {
@@ -89,22 +95,29 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
     throw new UsageError(`the run already stands at step ${start.step}: ask for more --steps than ${start.step} to continue`);
   }
   const microbatchSize = options.batchSize / schedule.microbatches;
-  const unitCosts = profileUnitCosts(config, microbatchSize, options.seqLen);
-  const partition = choosePartition(options, config, schedule, unitCosts);
-  const plan: RunPlan = { schedule, partition, stageCostS: stageCosts(partition, unitCosts) };
-  hooks.onStart?.(plan);
-  const pipeline = await Pipeline.start({
-    config,
-    seed: options.seed,
-    microbatchSize,
-    seqLen: options.seqLen,
-    recompute: options.recompute,
-    weightDecay: options.weightDecay,
-    schedule,
-    partition,
-    ...(setup.fault ? { fault: setup.fault } : {}),
+  const runtime = setup.runtime ?? {};
+  const links = setup.ranks ?? new ThreadRanks(schedule.ranks);
+  const pipeline = await Pipeline.connect(links, {
+    ...(runtime.stallSeconds === undefined ? {} : { stallSeconds: runtime.stallSeconds }),
+    nameHosts: links.kind !== 'threads',
   });
   try {
+    const costs = await pipeline.profile(config, microbatchSize, options.seqLen, schedule);
+    const partition = choosePartition(options, config, schedule, costs);
+    const plan: RunPlan = { schedule, partition, stageCostS: stageCosts(partition, costs) };
+    hooks.onStart?.(plan);
+    await pipeline.build({
+      config,
+      seed: options.seed,
+      microbatchSize,
+      seqLen: options.seqLen,
+      recompute: options.recompute,
+      weightDecay: options.weightDecay,
+      schedule,
+      partition,
+      pollMs: runtime.pollMs ?? pollMilliseconds(links.size),
+      ...(runtime.fault ? { fault: runtime.fault } : {}),
+    });
     if (start.state) await pipeline.load(start.state);
     const steps: StepRecord[] = [];
     const outcomes: StepOutcome[] = [];
@@ -131,6 +144,8 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
     const steady = outcomes.length > 1 ? outcomes.slice(1) : outcomes;
     return {
       plan,
+      transport: pipeline.transport,
+      hosts: pipeline.hosts,
       steps,
       valLoss,
       state,

@@ -24,3 +24,4 @@ export {
 } from './costs.js';
 export { formatOrder, formatSchedule, parseSchedule } from './text.js';
 export { scheduleFromJson, scheduleToJson, type ScheduleJson } from './json.js';
+export { scheduleTheory, type Theory, type TheorySizes } from './theory.js';

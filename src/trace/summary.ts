@@ -1,5 +1,5 @@
 /** Words and numbers shared by every drawing of a timeline. */
-import type { Schedule, Timeline } from '../schedule/index.js';
+import type { Schedule, Timeline, TimelineEvent } from '../schedule/index.js';
 
 export const kindNames = { F: 'forward', B: 'backward', I: 'backward to input', W: 'backward to weights' } as const;
 
@@ -28,4 +28,15 @@ export function title(schedule: Schedule, timeline: Timeline): string {
     `makespan ${shortNumber(timeline.makespan)}`,
     `mean bubble ${percent(meanBubble(timeline))}`,
   ].join(' · ');
+}
+
+/** What rank `rank` does at time `now`: the event it runs, idle (work still ahead) or done. */
+export function activityAt(timeline: Timeline, rank: number, now: number): TimelineEvent | 'idle' | 'done' {
+  let done = true;
+  for (const event of timeline.events) {
+    if (event.rank !== rank) continue;
+    if (event.start <= now && now < event.end) return event;
+    if (event.end > now) done = false;
+  }
+  return done ? 'done' : 'idle';
 }

@@ -1,10 +1,11 @@
 /**
  * The SVG Gantt chart: one lane per rank on a shared time axis, a box per action coloured by kind with its
  * micro-batch number inside, idle time left as the bare lane, a legend, and the rank's bubble and peak stash
- * at the end of its lane. Later chunks of an interleaved rank are drawn lighter.
+ * at the end of its lane. Later chunks of an interleaved rank are drawn lighter. Options draw several
+ * timelines on one time scale, or the step as it stands at one moment (for animating it).
  */
 import type { ActionKind, Schedule, Timeline } from '../schedule/index.js';
-import { kindNames, percent, shortNumber, title } from './summary.js';
+import { activityAt, kindNames, percent, shortNumber, title } from './summary.js';
 
 const kindColours: Record<ActionKind, string> = { F: '#3b6ea5', B: '#c8423f', I: '#e08a1e', W: '#3f8f4a' };
 const plotWidth = 960;
@@ -45,17 +46,26 @@ function chunkIndices(schedule: Schedule): { index: number[]; perRank: number[] 
   return { index, perRank };
 }
 
-export function drawSvg(schedule: Schedule, timeline: Timeline): string {
-  const span = timeline.makespan > 0 ? timeline.makespan : 1;
+export interface SvgOptions {
+  /** Seconds the time axis covers (default and at least the makespan): equal spans put charts on one scale. */
+  readonly span?: number;
+  /** Draw the step as it stands at this time: later actions absent, a cursor, and each idle rank says so. */
+  readonly now?: number;
+}
+
+export function drawSvg(schedule: Schedule, timeline: Timeline, options: SvgOptions = {}): string {
+  const span = Math.max(options.span ?? 0, timeline.makespan) || 1;
+  const now = options.now ?? Infinity;
   const scale = plotWidth / span; // pixels per second
   const height = top + schedule.ranks * (laneHeight + laneGap) + axisHeight;
   const width = left + plotWidth + right;
   const laneY = (rank: number): number => top + rank * (laneHeight + laneGap);
   const chunks = chunkIndices(schedule);
+  const heading = escapeXml(title(schedule, timeline));
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" role="img" aria-label="${heading}">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${left}" y="22" font-size="15" font-weight="bold" fill="#222">${escapeXml(title(schedule, timeline))}</text>`,
+    `<text x="${left}" y="22" font-size="15" font-weight="bold" fill="#222">${heading}</text>`,
   ];
 
   let legendX = left;
@@ -78,9 +88,10 @@ export function drawSvg(schedule: Schedule, timeline: Timeline): string {
   }
 
   for (const event of timeline.events) {
+    if (event.start >= now) continue;
     const { kind, stage, microbatch } = event.action;
     const x = left + event.start * scale;
-    const boxWidth = (event.end - event.start) * scale;
+    const boxWidth = (Math.min(event.end, now) - event.start) * scale;
     const shade = chunks.perRank[event.rank]! > 1 ? (chunks.index[stage]! / chunks.perRank[event.rank]!) * 0.5 : 0;
     const y = laneY(event.rank);
     const name = `${stage}${kind}${microbatch}`;
@@ -92,6 +103,16 @@ export function drawSvg(schedule: Schedule, timeline: Timeline): string {
       parts.push(
         `<text x="${(x + boxWidth / 2).toFixed(2)}" y="${y + laneHeight / 2 + 4}" font-size="11" text-anchor="middle" fill="#ffffff">${label}</text>`,
       );
+    }
+  }
+
+  if (Number.isFinite(now)) {
+    const x = left + Math.min(now, span) * scale;
+    parts.push(`<line x1="${x.toFixed(2)}" y1="${top - 6}" x2="${x.toFixed(2)}" y2="${laneY(schedule.ranks)}" stroke="#222" stroke-width="1.5"/>`);
+    for (let rank = 0; rank < schedule.ranks; rank++) {
+      const state = activityAt(timeline, rank, now);
+      if (typeof state !== 'string') continue;
+      parts.push(`<text x="${(x + 5).toFixed(2)}" y="${laneY(rank) + laneHeight / 2 + 4}" font-size="12" font-style="italic" fill="#555">${state}</text>`);
     }
   }
 

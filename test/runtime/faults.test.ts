@@ -3,16 +3,16 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { generateSchedule } from '../../src/schedule/index.js';
 import { parseFault } from '../../src/runtime/fault.js';
-import { RankFailedError } from '../../src/runtime/ranks.js';
+import { RankFailedError } from '../../src/runtime/rank-pool.js';
 import { runTraining } from '../../src/runtime/train.js';
 import { tinyConfig, tinyCorpus, tinyOptions } from './helpers.js';
 
-async function trainWithFault(spec: string, stages = 3): Promise<RankFailedError> {
+async function trainWithFault(spec: string, stages = 3, stallSeconds?: number): Promise<RankFailedError> {
   const options = tinyOptions({ stages: String(stages), steps: '4' });
   const schedule = generateSchedule('1f1b', { ranks: stages, microbatches: options.microbatches });
   const fault = parseFault(spec)!;
   const began = performance.now();
-  const error = await runTraining({ options, config: tinyConfig(options), schedule, corpus: tinyCorpus(options), start: { step: 0 }, fault }).then(
+  const error = await runTraining({ options, config: tinyConfig(options), schedule, corpus: tinyCorpus(options), start: { step: 0 }, runtime: { fault, ...(stallSeconds === undefined ? {} : { stallSeconds }) } }).then(
     () => assert.fail(`a run with ${spec} finished`),
     (reason: unknown) => reason,
   );
@@ -38,16 +38,12 @@ test('a NaN anywhere surfaces as a NaN loss on the last stage', async () => {
   assert.match(error.message, /rank 2 failed at step 3, stage 2, F micro-batch 0: loss is NaN/);
 });
 
-test('a rank that stops making progress is declared stuck, with where every rank waits', async () => {
-  process.env.CONVEYOR_STALL_SECONDS = '2';
-  try {
-    const error = await trainWithFault('rank:1,step:2,action:F,microbatch:1,mode:hang');
-    assert.match(error.message, /no rank finished an action for 2 s/);
-    assert.match(error.message, /rank 1: step 2, stage 1, F micro-batch 1/);
-    assert.match(error.message, /rank 2: step 2, stage 2, waiting for the input of F micro-batch 1/);
-  } finally {
-    delete process.env.CONVEYOR_STALL_SECONDS;
-  }
+test('a rank that stops making progress is named first, with where every other rank waits', async () => {
+  const error = await trainWithFault('rank:1,step:2,action:F,microbatch:1,mode:hang', 3, 2);
+  assert.equal(error.failure.rank, 1);
+  assert.match(error.message, /^rank 1 failed at step 2, stage 1, F micro-batch 1: stopped making progress: no rank finished an action for 2 s \(/);
+  assert.match(error.message, /rank 2: step 2, stage 2, waiting for the input of F micro-batch 1/);
+  assert.match(error.message, /rank 0: step 2, stage 0, waiting for the input of B micro-batch 0/);
 });
 
 test('CONVEYOR_FAULT that does not parse says what it takes', () => {

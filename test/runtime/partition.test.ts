@@ -13,22 +13,32 @@ function allSplits(units: number, stages: number): number[][] {
   return splits;
 }
 
-test('balanced partition finds the smallest slowest stage (brute-force reference)', () => {
+test('balanced partition finds the smallest slowest stage, each stage at its own rank\'s speed (brute-force reference)', () => {
+  const costs = fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 9 });
+  // a speed factor per stage's rank: 1 everywhere is one host, other factors are faster or slower hosts
+  const speeds = fc.array(fc.constantFrom(1, 1, 2, 3), { minLength: 1, maxLength: 9 });
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 9 }), fc.integer({ min: 1, max: 9 }), (costs, stagesWanted) => {
-      const stages = Math.min(stagesWanted, costs.length);
-      const partition = balancedPartition(costs, stages);
+    fc.property(costs, speeds, (unitCosts, speedsWanted) => {
+      const stages = Math.min(speedsWanted.length, unitCosts.length);
+      const perStage = speedsWanted.slice(0, stages).map((speed) => unitCosts.map((cost) => cost * speed));
+      const partition = balancedPartition(perStage);
       assert.equal(partition.starts.length, stages + 1);
       assert.ok(unitsPerStage(partition).every((count) => count >= 1));
-      const slowest = Math.max(...stageCosts(partition, costs));
-      const optimum = Math.min(...allSplits(costs.length, stages).map((starts) => Math.max(...stageCosts({ starts }, costs))));
+      const slowest = Math.max(...stageCosts(partition, perStage));
+      const optimum = Math.min(...allSplits(unitCosts.length, stages).map((starts) => Math.max(...stageCosts({ starts }, perStage))));
       assert.equal(slowest, optimum);
     }),
   );
 });
 
+test('a slower rank gets fewer units', () => {
+  const unit = [1, 1, 1, 1, 1, 1];
+  assert.deepEqual(balancedPartition([unit, unit]).starts, [0, 3, 6]);
+  assert.deepEqual(balancedPartition([unit, unit.map((cost) => cost * 2)]).starts, [0, 4, 6]);
+});
+
 test('more stages than units is refused with what would work', () => {
-  assert.throws(() => balancedPartition([1, 1, 1], 4), /at most 3 stages/);
+  assert.throws(() => balancedPartition([[1, 1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]]), /at most 3 stages/);
 });
 
 test('--partition counts blocks; the embedding joins the first stage and the head the last', () => {

@@ -7,9 +7,8 @@ import { UsageError } from '../../errors.js';
 import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
-import { parseFault } from '../../runtime/fault.js';
-import { checkRankEnvironment } from '../../runtime/ranks.js';
 import { runTraining } from '../../runtime/train.js';
+import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
 
@@ -50,16 +49,15 @@ function writeOutput(path: string, flag: string, text: string): void {
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   const options = parseTrainOptions(flags);
-  const fault = parseFault(process.env.CONVEYOR_FAULT);
+  const runtime = runtimeOptions(process.env);
   const schedule = buildSchedule(options, flags.scheduleFile);
-  checkRankEnvironment(schedule.ranks);
   const data = prepareData(options);
   if (schedule.stages > data.config.layers + 2) {
     throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
   }
   const presenter = new Presenter(options);
   const result = await runTraining(
-    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, ...(fault ? { fault } : {}) },
+    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime },
     {
       onStart: (plan) => presenter.start(plan, data.description),
       onStep: (record) => presenter.step(record),
