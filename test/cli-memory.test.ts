@@ -9,13 +9,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE, saveCheckpoint } from '../src/checkpoint/checkpoint.js';
-import { checkTrainMemory, largestFitting, memoryProblem, trainThreads, type TrainShape } from '../src/cli/memory-check.js';
+import { checkTrainMemory, KERNEL_SCRATCH_BYTES, largestFitting, memoryProblem, trainThreads, type TrainShape } from '../src/cli/memory-check.js';
 import { CharTokenizer } from '../src/data/tokenizer.js';
 import { UsageError } from '../src/errors.js';
 import { buildSegment } from '../src/nn/segment.js';
 import type { GPTConfig } from '../src/nn/parameter.js';
 import { generateSchedule } from '../src/schedule/index.js';
-import { KERNEL_MEMORY_BYTES } from '../src/tensor/matmul.js';
+import { configureKernels, KERNEL_MEMORY_BYTES, kernelBytesInUse, matmul } from '../src/tensor/index.js';
 import { conveyorAsync as conveyor } from './conveyor-cli.js';
 
 const refusal = /^conveyor: (the driver \(main thread\)|rank 0 while profiling|eval of the model in .*|sample of the model in .*) needs [\d.]+ GiB of kernel memory \(parameters and gradients [\d.]+ [MG]iB.*\), more than the 4\.00 GiB one thread can address[:;] .*\n$/;
@@ -77,4 +77,12 @@ test('largestFitting finds the boundary of any monotone test', () => {
   assert.equal(largestFitting(1000, () => false), undefined);
   assert.equal(largestFitting(0, () => true), undefined);
   assert.ok(KERNEL_MEMORY_BYTES > 4 * 2 ** 30 - 2 ** 17);
+});
+
+test('the kernels\' own scratch fits the allowance counted for every thread (the WebAssembly GEMM\'s packing scratch)', () => {
+  configureKernels({ backend: 'wasm' });
+  const before = kernelBytesInUse();
+  matmul(new Float32Array(4), new Float32Array(4), new Float32Array(4), 2, 2, 2);
+  const scratch = kernelBytesInUse() - before;
+  assert.ok(scratch > 0 && scratch <= KERNEL_SCRATCH_BYTES, `${scratch} bytes`);
 });

@@ -18,7 +18,7 @@ function usageError(args: string[]): string {
 test('an unknown command is a one-line usage error with exit code 2', () => {
   assert.equal(
     usageError(['trian']),
-    "conveyor: 'trian' is not a conveyor command; did you mean train? (commands: train, eval, sample, schedule, plan, estimate, explain, lab)",
+    "conveyor: 'trian' is not a conveyor command; did you mean train? (commands: train, launch, eval, sample, schedule, plan, estimate, explain, lab)",
   );
 });
 
@@ -68,7 +68,7 @@ test('inputs that used to hang or be read in silence are refused: /dev/zero file
   const plan = ['plan', '--model', 'llama3-8b', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'];
   const cases: [string[], string][] = [
     [['estimate', '--config', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give an estimate config JSON file: { model, cluster, parallel, precision? }'],
-    [['plan', '--model', '/dev/zero.json', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], 'conveyor: /dev/zero.json does not exist; give a JSON model shape, or a preset id'],
+    [['plan', '--model', '/dev/zero.json', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], 'conveyor: /dev/zero.json does not exist; give a model file (a Hugging Face config.json or a JSON model shape), or a preset id'],
     [[...plan, '--hardware', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give a JSON hardware file describing your GPU'],
     [[...plan, '--precision', 'bf16,fp8'], "conveyor: --precision must be one of bf16, fp16, fp8, got 'bf16,fp8'"],
     [[...plan.slice(0, -1), '99999999999999999'], "conveyor: --global-batch must be a whole number ≥ 1, got '99999999999999999' (at most 9007199254740991)"],

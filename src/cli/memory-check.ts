@@ -10,7 +10,14 @@ import {
 } from '../nn/memory.js';
 import type { Partition } from '../runtime/partition.js';
 import type { Schedule } from '../schedule/index.js';
-import { KERNEL_MEMORY_BYTES, kernelBytesInUse, MATMUL_SCRATCH_BYTES } from '../tensor/matmul.js';
+import { KERNEL_MEMORY_BYTES, kernelBytesInUse } from '../tensor/index.js';
+
+/**
+ * Kernel memory a thread's kernels take for themselves: the WebAssembly GEMM's packing scratch (1.14 MiB,
+ * gemm.as.ts scratchBytes()) with room to spare; the native kernels take none. test/cli-memory.test.ts holds
+ * the WebAssembly backend to it.
+ */
+export const KERNEL_SCRATCH_BYTES = 2 * 2 ** 20;
 import { UsageError } from '../errors.js';
 
 /** One thread's share: what it will allocate, and what its kernel memory already holds. */
@@ -35,15 +42,19 @@ function parts(bytes: Bytes): string {
   return named.filter(([, value]) => value > 0).map(([name, value]) => `${name} ${size(value)}`).join(', ');
 }
 
-/** The first thread whose kernel memory overflows, or all of them together passing the machine's memory. */
-export function memoryProblem(threads: readonly ThreadNeed[], machineBytes = totalmem()): string | undefined {
+/**
+ * The first thread whose kernel memory overflows, or (when every thread runs on this machine, as worker threads
+ * do, but launched processes on other hosts do not) all of them together passing the machine's memory.
+ */
+export function memoryProblem(threads: readonly ThreadNeed[], { oneMachine = true, machineBytes = totalmem() } = {}): string | undefined {
   for (const { who, bytes, inUse } of threads) {
-    const kernel = kernelBytes(bytes) + inUse + MATMUL_SCRATCH_BYTES;
+    const kernel = kernelBytes(bytes) + inUse + KERNEL_SCRATCH_BYTES;
     if (kernel > KERNEL_MEMORY_BYTES) {
       return `${who} needs ${size(kernel)} of kernel memory (${parts(bytes)}), more than the ${size(KERNEL_MEMORY_BYTES)} one thread can address`;
     }
   }
-  const total = threads.reduce((sum, { bytes, inUse }) => sum + kernelBytes(bytes) + inUse + MATMUL_SCRATCH_BYTES + bytes.other, 0);
+  if (!oneMachine) return undefined;
+  const total = threads.reduce((sum, { bytes, inUse }) => sum + kernelBytes(bytes) + inUse + KERNEL_SCRATCH_BYTES + bytes.other, 0);
   if (total > machineBytes) return `the run needs ${size(total)} of memory in all, more than this machine's ${size(machineBytes)}`;
   return undefined;
 }
@@ -162,10 +173,10 @@ function trainFitting(shape: TrainShape, fits: (changed: TrainShape) => boolean,
 }
 
 /** Refuses a training run that cannot fit, with what it needs, what there is, and the flags that would fit. */
-export function checkTrainMemory(shape: TrainShape, flags: TrainFlags): void {
-  const problem = memoryProblem(trainThreads(shape));
+export function checkTrainMemory(shape: TrainShape, flags: TrainFlags, machine: { readonly oneMachine: boolean } = { oneMachine: true }): void {
+  const problem = memoryProblem(trainThreads(shape), machine);
   if (problem === undefined) return;
-  const fitting = trainFitting(shape, (changed) => memoryProblem(trainThreads(changed)) === undefined, flags);
+  const fitting = trainFitting(shape, (changed) => memoryProblem(trainThreads(changed), machine) === undefined, flags);
   const more = shape.partition === undefined ? '' : ' (or more --stages)';
   throw new UsageError(`${problem}: ${fitting === undefined ? 'no single flag makes it fit; use a smaller model' : `${fitting} would fit`}${more}`);
 }

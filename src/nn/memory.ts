@@ -12,7 +12,7 @@ import { blockLayouts } from './units/block-unit.js';
 import { embeddingLayouts } from './units/embedding-unit.js';
 import { headLayouts } from './units/head-unit.js';
 import type { StashLifetime, UnitLayouts } from './units/unit.js';
-import { KERNEL_ALIGNMENT } from '../tensor/matmul.js';
+import { KERNEL_ALIGNMENT } from '../tensor/index.js';
 
 /** Bytes by what holds them; `kernel` must fit one thread's kernel memory, everything counts against RAM. */
 export interface Bytes {
@@ -20,7 +20,7 @@ export interface Bytes {
   readonly parameters: number;
   /** Stash records of micro-batches in flight (kernel memory, token ids aside). */
   readonly activations: number;
-  /** Work buffers (kernel memory); each thread also takes the GEMM's scratch once (MATMUL_SCRATCH_BYTES). */
+  /** Work buffers (kernel memory); a thread on the WebAssembly kernels also takes the GEMM's scratch once. */
   readonly work: number;
   /** Ordinary memory: optimizer moments, token ids, messages, copies for checkpoints. */
   readonly other: number;

@@ -6,6 +6,7 @@ import { readTextFile } from '../../data/text-file.js';
 import { tokenRowBatches } from '../../data/token-rows.js';
 import { buildSegment } from '../../nn/segment.js';
 import { checkInferenceMemory } from '../memory-check.js';
+import { configureKernels, kernelRequestFromEnvironment } from '../../tensor/index.js';
 
 interface EvalOptions {
   readonly checkpoint: string;
@@ -34,6 +35,7 @@ export function registerEvalCommand(program: Command): void {
         options.tokens !== undefined
           ? tokenRowBatches(parseJsonFile(options.tokens), options.tokens, { vocabSize: config.vocabSize, maxSeqLen: config.blockSize }, ROWS_PER_BATCH)
           : evaluationBatches(tokenizer.encode(readTextFile(options.data!), options.data), config.blockSize, ROWS_PER_BATCH);
+      configureKernels(kernelRequestFromEnvironment(process.env));
       checkInferenceMemory(`eval of the model in ${options.checkpoint}`, config, batches.map(({ batchSize, seqLen }) => [batchSize, seqLen] as const));
       const model = buildSegment(config, 0);
       loadParameters(options.checkpoint, model.parameters);

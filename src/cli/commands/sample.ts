@@ -5,6 +5,7 @@ import { loadParameters, readCheckpointSpec } from '../../checkpoint/checkpoint.
 import { generateTokens, lastPosition } from '../../data/sampling.js';
 import { buildSegment } from '../../nn/segment.js';
 import { checkInferenceMemory } from '../memory-check.js';
+import { configureKernels, kernelRequestFromEnvironment } from '../../tensor/index.js';
 
 interface SampleOptions {
   readonly checkpoint: string;
@@ -39,6 +40,7 @@ export function registerSampleCommand(program: Command): void {
       if (prompt.length > config.blockSize) {
         throw new UsageError(`the prompt has ${prompt.length} characters, more than the model's n_positions ${config.blockSize}`);
       }
+      configureKernels(kernelRequestFromEnvironment(process.env));
       checkSampleSize(options.tokens, prompt.length);
       // The context grows a token at a time up to n_positions, then slides.
       const lengths = Array.from({ length: Math.min(prompt.length + options.tokens - 1, config.blockSize) - prompt.length + 1 }, (_, i) => [1, prompt.length + i] as const);

@@ -1,4 +1,5 @@
 /** `conveyor train`: a GPT trained across worker threads by a pipeline schedule (one rank with --stages 1). */
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
@@ -7,13 +8,22 @@ import { quote } from '../../quote.js';
 import { catalogueNames, generateSchedule, isScheduleName, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
+import { RunFailedError } from '../../errors.js';
+import type { RuntimeOptions } from '../../runtime/config.js';
+import { checkFault } from '../../runtime/fault.js';
+import { rendezvous, type LaunchContext } from '../../runtime/tcp/rendezvous.js';
+import { serveRank } from '../../runtime/tcp/serve.js';
+import { TcpRanks } from '../../runtime/tcp/tcp-ranks.js';
 import { runTraining, type TrainHooks } from '../../runtime/train.js';
+import type { RankLinks } from '../../runtime/transport.js';
+import { kernelRequestFromEnvironment, resolveKernelSettings, type KernelRequest } from '../../tensor/index.js';
+import { launchContext } from '../launch-environment.js';
 import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
 import { checkTrainDestinations, stopOnSignals, TrainOutputs } from '../train-outputs.js';
 import { checkTrainMemory, type TrainShape } from '../memory-check.js';
-import { kernelBytesInUse } from '../../tensor/matmul.js';
+import { kernelBytesInUse } from '../../tensor/index.js';
 import { partitionFromBlocks } from '../../runtime/partition.js';
 import { openLabStream } from '../lab-stream.js';
 import { defaultLabPort, parsePort } from './lab.js';
@@ -47,21 +57,78 @@ function buildSchedule(options: TrainOptions, scheduleFile: string | undefined):
   }
 }
 
+/**
+ * CONVEYOR_KERNELS and --threads for every rank, checked here so a bad value stops the run before it starts.
+ * Native kernels default to the cores each rank would have to itself: 1 when the ranks already fill them.
+ */
+function kernelRequest(options: TrainOptions, ranks: number): KernelRequest {
+  const request = kernelRequestFromEnvironment(process.env);
+  const here = resolveKernelSettings({ ...request, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  const threads = options.threads ?? (here.backend === 'native' ? Math.max(1, Math.floor(availableParallelism() / ranks)) : 1);
+  return { ...request, threads };
+}
+
 /** The option keys the user typed, as opposed to defaults (a resumed run takes those from its checkpoint). */
 function givenOptions(command: Command): Set<string> {
   return new Set(command.options.map((option) => option.attributeName()).filter((key) => command.getOptionValueSource(key) === 'cli'));
 }
 
 async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
-  const flagOptions = parseTrainOptions(flags);
-  checkTrainDestinations(flagOptions);
+  const options = parseTrainOptions(flags);
   const runtime = runtimeOptions(process.env);
-  // The schedule and the run's size, known once a resumed run's checkpoint has supplied what was left out.
+  const given = givenOptions(command);
+  const launch = launchContext(process.env);
+  if (launch === undefined) return trainAndReport(options, given, flags, runtime);
+  try {
+    await trainLaunched(launch, options, given, flags, runtime);
+  } catch (error) {
+    // rank 0 prints what `conveyor train` prints; every other rank prints only its errors, named by rank
+    if (launch.rank === 0) throw error;
+    if (error instanceof UsageError) throw new UsageError(`rank ${launch.rank}: ${error.message}`);
+    if (error instanceof RunFailedError) throw new RunFailedError(`rank ${launch.rank}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The schedule, and the fault (if any) checked against it, so a fault that can never fire is refused before any work. */
+function checkedSchedule(options: TrainOptions, flags: TrainFlags, runtime: RuntimeOptions): Schedule {
+  const schedule = buildSchedule(options, flags.scheduleFile);
+  if (runtime.fault) checkFault(runtime.fault, schedule, 1, 1, options.steps);
+  return schedule;
+}
+
+/** One rank of a launched job: every rank meets the others; rank 0 then trains and reports, the others serve it. */
+async function trainLaunched(launch: LaunchContext, options: TrainOptions, given: ReadonlySet<string>, flags: TrainFlags, runtime: RuntimeOptions): Promise<void> {
+  const schedule = checkedSchedule(options, flags, runtime);
+  if (launch.worldSize !== schedule.ranks) {
+    throw new UsageError(`WORLD_SIZE ${launch.worldSize} does not match --stages ${schedule.ranks}: launch ${schedule.ranks} ranks, or change --stages`);
+  }
+  const mesh = await rendezvous(launch, (line) => process.stderr.write(`conveyor: rank ${launch.rank}: ${line}\n`));
+  if (launch.rank !== 0) return serveRank(mesh);
+  const ranks = TcpRanks.withLocalRank(mesh);
+  try {
+    await trainAndReport(options, given, flags, runtime, ranks);
+  } catch (error) {
+    await ranks.close(0);
+    throw error;
+  }
+}
+
+/**
+ * Trains on this process's ranks (threads) or the launched ones. Everything the run writes and everything it
+ * allocates is checked before any work: destinations first, then (once a resumed run's checkpoint has supplied
+ * the flags left out) the schedule, the fault, a --partition and each thread's memory.
+ */
+async function trainAndReport(flagOptions: TrainOptions, given: ReadonlySet<string>, flags: TrainFlags, runtime: RuntimeOptions, ranks?: RankLinks): Promise<void> {
+  checkTrainDestinations(flagOptions);
+  // A new run's flags are final: its schedule and fault are checked before the data is read.
+  const early = flagOptions.resume === undefined ? checkedSchedule(flagOptions, flags, runtime) : undefined;
   let memory!: TrainShape;
   const resuming = flagOptions.resume !== undefined;
-  const checkMemory = (shape: TrainShape) => checkTrainMemory(shape, { layers: shape.config.layers, embd: shape.config.embd, heads: shape.config.heads, resuming });
-  const data = prepareData(flagOptions, givenOptions(command), ({ options, config, accuracyShapes }) => {
-    const schedule = buildSchedule(options, flags.scheduleFile);
+  const checkMemory = (shape: TrainShape) =>
+    checkTrainMemory(shape, { layers: shape.config.layers, embd: shape.config.embd, heads: shape.config.heads, resuming }, { oneMachine: ranks === undefined });
+  const data = prepareData(flagOptions, given, ({ options, config, accuracyShapes }) => {
+    const schedule = early ?? checkedSchedule(options, flags, runtime);
     if (schedule.stages > config.layers + 2) {
       throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${config.layers + 2} (embedding, ${config.layers} block${config.layers === 1 ? '' : 's'}, head): use fewer --stages or --chunks, or more --layers`);
     }
@@ -72,6 +139,9 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
   });
   const options = data.options;
   const { schedule } = memory;
+  const kernels = kernelRequest(options, schedule.ranks);
+  // a resumed run starts later: a fault before its first step cannot fire either
+  if (runtime.fault) checkFault(runtime.fault, schedule, 1, data.start.step + 1, options.steps);
   const presenter = new Presenter(options);
   const outputs = new TrainOutputs(options, data.save, data.start.step);
   let stepping = false; // from the first step on
@@ -91,7 +161,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
   };
   const lab = flags.lab || flags.labPort !== undefined ? await openLabStream(flags.labPort ?? defaultLabPort, flags.labPort === undefined ? '--lab' : '--lab-port') : undefined;
   if (lab) process.stderr.write(`watch the run at ${lab.url}\n`);
-  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime };
+  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime, kernels, ...(ranks ? { ranks } : {}) };
   const running = runTraining(setup, lab ? lab.watch(hooks, data.description, options.steps) : hooks);
   const result = await (lab ? lab.report(running) : running).finally(() => presenter.stop());
   const failures: (string | undefined)[] = [];
@@ -129,6 +199,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, what `conveyor schedule --format json` prints, or a PyTorch schedule CSV')
     .addOption(new Option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)').conflicts('scheduleFile'))
     .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
+    .option('--threads <n>', 'kernel threads per rank (native kernels; default: the cores per rank, 1 when the ranks fill them)')
     .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
     .option('--save <dir>', 'write a checkpoint here at the end')
     .option('--save-every <k>', 'also write the checkpoint every k steps')
