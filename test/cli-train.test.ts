@@ -68,6 +68,7 @@ test('invalid combinations are refused up front with what would work, exit code 
     [['--schedule', 'interleaved-1f1b', '--stages', '3', '--layers', '4'], /--schedule interleaved-1f1b --stages 3 --microbatches 4: .*divisible/],
     [['--data', join(dir, 'missing.txt')], /missing\.txt does not exist; give a UTF-8 text file/],
     [['--data', empty], /empty\.txt is empty/],
+    [['--data', ''], /^conveyor: the file name is empty; give a UTF-8 text file$/m],
     [['--layers', 'two'], /--layers must be a whole number/],
     [['--partition', '1,1,1'], /--partition lists 3 stages but the schedule has 2/],
     [['--partition', '1e0,1'], /--partition must be comma-separated block counts \(whole numbers ≥ 0\), got '1e0,1'/],

@@ -6,6 +6,7 @@ const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 /** The size of a file the user named; a missing, empty or non-regular file is the user's mistake. */
 function checkedSize(path: string, expected: string): number {
+  if (path === '') throw new UsageError(`the file name is empty; give ${expected}`);
   let size: number;
   try {
     const stats = statSync(path);
