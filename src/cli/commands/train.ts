@@ -7,13 +7,17 @@ import { UsageError } from '../../errors.js';
 import { catalogueNames, generateSchedule, isScheduleName, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
-import { runTraining } from '../../runtime/train.js';
+import { runTraining, type TrainHooks } from '../../runtime/train.js';
 import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
+import { openLabStream } from '../lab-stream.js';
+import { defaultLabPort, parsePort } from './lab.js';
 
 interface TrainFlags extends Record<string, unknown> {
   readonly scheduleFile?: string;
+  readonly lab?: boolean;
+  readonly labPort?: number;
 }
 
 function buildSchedule(options: TrainOptions, scheduleFile: string | undefined): Schedule {
@@ -56,14 +60,16 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
   }
   const presenter = new Presenter(options);
-  const result = await runTraining(
-    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime },
-    {
-      onStart: (plan) => presenter.start(plan, data.description),
-      onStep: (record) => presenter.step(record),
-      onSave: (step, state) => data.save(step, state),
-    },
-  ).finally(() => presenter.stop());
+  const hooks: TrainHooks = {
+    onStart: (plan) => presenter.start(plan, data.description),
+    onStep: (record) => presenter.step(record),
+    onSave: (step, state) => data.save(step, state),
+  };
+  const lab = flags.lab || flags.labPort !== undefined ? await openLabStream(flags.labPort ?? defaultLabPort, flags.labPort === undefined ? '--lab' : '--lab-port') : undefined;
+  if (lab) process.stderr.write(`watch the run at ${lab.url}\n`);
+  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime };
+  const running = runTraining(setup, lab ? lab.watch(hooks, data.description, options.steps) : hooks);
+  const result = await (lab ? lab.report(running) : running).finally(() => presenter.stop());
   if (options.save !== undefined) data.save(options.steps, result.state);
   const score = data.accuracy(result.state);
   const extras = score === undefined ? {} : { accuracy: score.accuracy, digitAccuracy: score.digitAccuracy };
@@ -101,5 +107,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--trace <file>', 'write the last step as Chrome trace JSON')
     .option('--svg <file>', 'write the last step as an SVG Gantt chart')
     .option('--json', 'print one JSON object at the end instead of the summary', false)
+    .option('--lab', `stream the run live to the web lab page (http://127.0.0.1:${defaultLabPort}/#watch)`, false)
+    .option('--lab-port <port>', 'stream the run to the web lab on this port (implies --lab)', parsePort)
     .action((flags: TrainFlags) => runTrain(flags));
 }

@@ -28,10 +28,9 @@ export interface StepFigures {
   readonly predicted?: Timeline;
 }
 
+/** The run is over; its last step came with the step event before. */
 export interface RunEnd {
   readonly valLoss: number;
-  readonly timeline: Timeline;
-  readonly predicted: Timeline;
 }
 
 export interface RunFailed {
@@ -81,6 +80,6 @@ export const labEventSchemas = {
     timeline: timelineSchema.optional(),
     predicted: timelineSchema.optional(),
   }),
-  end: z.object({ valLoss: z.number(), timeline: timelineSchema, predicted: timelineSchema }),
+  end: z.object({ valLoss: z.number() }),
   failed: z.object({ message: z.string() }),
 } as const;
