@@ -9,14 +9,18 @@ import { fileURLToPath } from 'node:url';
 const repository = resolve(dirname(fileURLToPath(import.meta.url)), '../../..'); // dist/test/web -> the repository
 const packageJson = JSON.parse(readFileSync(join(repository, 'package.json'), 'utf8'));
 
-/** Room entry points a page may import: every package export, and the page's own entry. */
-const entries = ['src/schedule/index.ts', 'src/trace/index.ts', 'src/planner/index.ts', 'src/web/main.tsx'];
+/** Entry points a page may import: every package export, the page's own entry, and the Web Worker transport. */
+const entries = [
+  'src/schedule/index.ts', 'src/trace/index.ts', 'src/planner/index.ts', 'src/web/main.tsx',
+  'src/runtime/web-workers/worker-transport.ts', 'src/runtime/web-workers/worker-ranks.ts',
+];
 
-/** Module specifiers in a TypeScript source: static imports and re-exports, side-effect imports, dynamic imports. */
+/** Module specifiers a TypeScript source loads: static imports and re-exports, side-effect and dynamic imports (type-only ones are erased). */
 function specifiers(source: string): string[] {
   const found: string[] = [];
+  const loaded = source.replace(/^\s*(import|export)\s+type\b[^;]*;/gm, '');
   const patterns = [/\bfrom\s+['"]([^'"]+)['"]/g, /\bimport\s+['"]([^'"]+)['"]/g, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g];
-  for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1]!);
+  for (const pattern of patterns) for (const match of loaded.matchAll(pattern)) found.push(match[1]!);
   return found;
 }
 
@@ -54,7 +58,7 @@ function reachable(entry: string): { files: Set<string>; bare: [string, string][
 
 const nodeModules = new Set(builtinModules);
 
-test('schedule, trace, planner and the page import no node: module, directly or through any import', () => {
+test('schedule, trace, planner, the page and the Web Worker transport import no node: module, directly or through any import', () => {
   for (const entry of entries) {
     const { files, bare } = reachable(entry);
     assert.ok(files.size > 1, `${entry} imports something`);
