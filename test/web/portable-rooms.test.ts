@@ -61,7 +61,7 @@ const nodeModules = new Set(builtinModules);
 test('schedule, trace, planner, the page and the Web Worker transport import no node: module, directly or through any import', () => {
   for (const entry of entries) {
     const { files, bare } = reachable(entry);
-    assert.ok(files.size > 1, `${entry} imports something`);
+    if (entry.startsWith('src/web/')) assert.ok(files.size > 40, `the page reaches the rooms it shows (${files.size} files)`);
     const offending = bare.filter(([, specifier]) => specifier.startsWith('node:') || nodeModules.has(specifier.split('/')[0]!));
     assert.deepEqual(offending, [], `${entry} reaches Node modules`);
   }

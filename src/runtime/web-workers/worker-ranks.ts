@@ -1,9 +1,10 @@
 /**
  * The driver's links to ranks that are a browser's Web Workers, wired to each other by a full mesh of
- * MessageChannels (neighbouring stages talk, and so do the first and last stage for the tied embedding).
+ * MessageChannels.
  * Starting a worker is the caller's: a bundler has to see `new Worker(new URL(...))` in the page's own code.
  */
 import type { DriverMessage } from '../protocol.js';
+import { portMesh } from '../mesh.js';
 import type { RankLinkEvents, RankLinks } from '../transport.js';
 import type { ClosablePort, RankWorkerPost, RankWorkerStart, WorkerHandle } from './ports.js';
 
@@ -23,14 +24,7 @@ export class WebWorkerRanks implements RankLinks {
     channel: ChannelFactory,
   ) {
     this.hosts = new Array<string>(size).fill('browser');
-    const peers: (ClosablePort | undefined)[][] = Array.from({ length: size }, () => new Array(size).fill(undefined));
-    for (let a = 0; a < size; a++) {
-      for (let b = a + 1; b < size; b++) {
-        const { port1, port2 } = channel();
-        peers[a]![b] = port1;
-        peers[b]![a] = port2;
-      }
-    }
+    const peers = portMesh(size, channel);
     this.workers = Array.from({ length: size }, (_, rank) => {
       const worker = startWorker(rank);
       worker.addEventListener('message', (event) => this.received(rank, event.data as RankWorkerPost));
@@ -61,9 +55,7 @@ export class WebWorkerRanks implements RankLinks {
   }
 
   async close(): Promise<void> {
-    if (this.closing) return;
     this.closing = true;
-    for (let rank = 0; rank < this.size; rank++) this.workers[rank]!.postMessage({ type: 'stop' } satisfies DriverMessage);
     for (const worker of this.workers) worker.terminate();
   }
 }
