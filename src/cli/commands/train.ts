@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
 import { UsageError } from '../../errors.js';
-import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '../../schedule/index.js';
+import { catalogueNames, generateSchedule, isScheduleName, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
 import { runTraining, type TrainHooks } from '../../runtime/train.js';
@@ -22,14 +22,14 @@ interface TrainFlags extends Record<string, unknown> {
 
 function buildSchedule(options: TrainOptions, scheduleFile: string | undefined): Schedule {
   if (scheduleFile !== undefined) {
-    const schedule = readCustomSchedule(scheduleFile, '--schedule-file');
+    const schedule = readCustomSchedule(scheduleFile, '--schedule-file', { training: true });
     if (schedule.microbatches !== options.microbatches) {
       throw new UsageError(`--schedule-file ${scheduleFile} runs ${schedule.microbatches} micro-batches but --microbatches is ${options.microbatches}: make them agree`);
     }
     return schedule;
   }
   if (!isScheduleName(options.schedule)) {
-    throw new UsageError(`--schedule '${options.schedule}' is not one of ${scheduleNames.join(', ')} (or give --schedule-file FILE)`);
+    throw new UsageError(`--schedule '${options.schedule}' is not one of ${catalogueNames.join(', ')} (or give --schedule-file FILE)`);
   }
   try {
     return generateSchedule(options.schedule, {
@@ -96,8 +96,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed for initialisation and batches', '1337')
     .option('--untied', 'an LM head of its own instead of the token embedding', false)
     .option('--stages <p>', 'pipeline ranks (worker threads)', '2')
-    .addOption(new Option('--schedule <name>', `pipeline schedule: ${scheduleNames.join(', ')}`).default('1f1b'))
-    .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, or what `conveyor schedule --format json` prints')
+    .addOption(new Option('--schedule <name>', `pipeline schedule: ${catalogueNames.join(', ')}`).default('1f1b'))
+    .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, what `conveyor schedule --format json` prints, or a PyTorch schedule CSV')
     .option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)')
     .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
     .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
