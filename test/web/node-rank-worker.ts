@@ -4,8 +4,11 @@ import { Rank } from '../../src/runtime/rank.js';
 import type { ClosablePort, RankWorkerStart } from '../../src/runtime/web-workers/ports.js';
 import { WebWorkerTransport } from '../../src/runtime/web-workers/worker-transport.js';
 
-// Node's ports take the browser's addEventListener, with Node's own (looser) typing of the event.
-const scope = parentPort! as unknown as ClosablePort;
-parentPort!.once('message', (start: RankWorkerStart) => {
-  new Rank(new WebWorkerTransport(scope, start.peers), start.rank);
-});
+// The test runner also loads every file under test/ on the main thread, where there is nothing to do.
+if (parentPort !== null) {
+  // Node's ports take the browser's addEventListener, with Node's own (looser) typing of the event.
+  const scope = parentPort as unknown as ClosablePort;
+  parentPort.once('message', (start: RankWorkerStart) => {
+    new Rank(new WebWorkerTransport(scope, start.peers), start.rank);
+  });
+}
