@@ -50,9 +50,10 @@ export function title(schedule: Schedule, timeline: Timeline): string {
   ].join(' · ');
 }
 
-/** What rank `rank` computes at time `now`: the event it runs, idle (work still ahead) or done. */
+/** What rank `rank` does at time `now`: the event it runs, idle (work still ahead) or done. */
 export function activityAt(timeline: Timeline, rank: number, now: number): (TimelineEvent & { readonly action: Action }) | 'idle' | 'done' {
   let done = true;
+  // waiting for a message is idle time, so only compute counts as activity
   for (const event of computeEvents(timeline)) {
     if (event.rank !== rank) continue;
     if (event.start <= now && now < event.end) return event;
