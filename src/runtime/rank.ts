@@ -17,6 +17,7 @@ import {
   type Parameter,
 } from '../nn/index.js';
 import type { Action } from '../schedule/types.js';
+import { configureKernels, kernelsName } from '../tensor/index.js';
 import { Mailbox, mailKey } from './mailbox.js';
 import { profileUnitKinds } from './profile.js';
 import {
@@ -90,6 +91,10 @@ export class Rank {
 
   private async handle(message: Exclude<DriverMessage, { type: 'ping' }>): Promise<RankReply | undefined> {
     switch (message.type) {
+      case 'kernels': {
+        const settings = configureKernels(message.request);
+        return { type: 'kernelsChosen', kernels: kernelsName(settings), threads: settings.threads };
+      }
       case 'profile': {
         const costs = profileUnitKinds(message.config, message.microbatchSize, message.seqLen);
         return { type: 'profiled', ...costs };

@@ -1,5 +1,6 @@
 /** `conveyor train`: a GPT trained across worker threads by a pipeline schedule (one rank with --stages 1). */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
@@ -8,6 +9,7 @@ import { catalogueNames, generateSchedule, isScheduleName, type Schedule } from 
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
 import { runTraining, type TrainHooks } from '../../runtime/train.js';
+import { kernelRequestFromEnvironment, resolveKernelSettings, type KernelRequest } from '../../tensor/index.js';
 import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
@@ -43,6 +45,17 @@ function buildSchedule(options: TrainOptions, scheduleFile: string | undefined):
   }
 }
 
+/**
+ * CONVEYOR_KERNELS and --threads for every rank, checked here so a bad value stops the run before it starts.
+ * Native kernels default to the cores each rank would have to itself: 1 when the ranks already fill them.
+ */
+function kernelRequest(options: TrainOptions, ranks: number): KernelRequest {
+  const request = kernelRequestFromEnvironment(process.env);
+  const here = resolveKernelSettings({ ...request, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  const threads = options.threads ?? (here.backend === 'native' ? Math.max(1, Math.floor(availableParallelism() / ranks)) : 1);
+  return { ...request, threads };
+}
+
 function writeOutput(path: string, flag: string, text: string): void {
   try {
     writeFileSync(path, text);
@@ -55,6 +68,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const options = parseTrainOptions(flags);
   const runtime = runtimeOptions(process.env);
   const schedule = buildSchedule(options, flags.scheduleFile);
+  const kernels = kernelRequest(options, schedule.ranks);
   const data = prepareData(options);
   if (schedule.stages > data.config.layers + 2) {
     throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
@@ -67,7 +81,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   };
   const lab = flags.lab || flags.labPort !== undefined ? await openLabStream(flags.labPort ?? defaultLabPort, flags.labPort === undefined ? '--lab' : '--lab-port') : undefined;
   if (lab) process.stderr.write(`watch the run at ${lab.url}\n`);
-  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime };
+  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime, kernels };
   const running = runTraining(setup, lab ? lab.watch(hooks, data.description, options.steps) : hooks);
   const result = await (lab ? lab.report(running) : running).finally(() => presenter.stop());
   if (options.save !== undefined) data.save(options.steps, result.state);
@@ -100,6 +114,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, what `conveyor schedule --format json` prints, or a PyTorch schedule CSV')
     .option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)')
     .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
+    .option('--threads <n>', 'kernel threads per rank (native kernels; default: the cores per rank, 1 when the ranks fill them)')
     .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
     .option('--save <dir>', 'write a checkpoint here at the end')
     .option('--save-every <k>', 'also write the checkpoint every k steps')
