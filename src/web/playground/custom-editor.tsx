@@ -54,10 +54,10 @@ export function CustomEditor({ text, format, active, error, current, onText, onF
     <section class="custom" aria-label="Custom schedule">
       <h2>Custom schedule</h2>
       <p class="note">
-        One line per rank, its actions in order as <code>&lt;stage&gt;&lt;kind&gt;&lt;micro-batch&gt;</code>:
-        <code>0F3</code> is stage 0's forward of micro-batch 3. In rank lines an optional first line <code>schedule NAME</code>
-        names it and <code>#</code> starts a comment; a PyTorch CSV (what <code>_dump_csv</code> writes, compute_only or
-        compute_comms) has one row per rank and a cell per action.
+        One line per rank, its actions in order as <code>&lt;stage&gt;&lt;kind&gt;&lt;micro-batch&gt;</code>:{' '}
+        <code>0F3</code> is stage 0's forward of micro-batch 3. In rank lines an optional first line{' '}
+        <code>schedule NAME</code> names it and <code>#</code> starts a comment; a PyTorch CSV (what{' '}
+        <code>_dump_csv</code> writes, compute_only or compute_comms) has one row per rank and a cell per action.
       </p>
       <SelectField label="Custom schedule format" value={format} options={formats} onChange={onFormat} />
       <label class="editor-label" for="custom-schedule-text">Custom schedule text</label>

@@ -31,6 +31,8 @@ export interface StepFigures {
 /** The run is over; its last step came with the step event before. */
 export interface RunEnd {
   readonly valLoss: number;
+  /** SHA-256 of every parameter's bytes: equal for bitwise equal models, wherever they were trained. */
+  readonly paramChecksum: string;
 }
 
 export interface RunFailed {
@@ -81,6 +83,6 @@ export const labEventSchemas = {
     timeline: timelineSchema.optional(),
     predicted: timelineSchema.optional(),
   }),
-  end: z.object({ valLoss: z.number() }),
+  end: z.object({ valLoss: z.number(), paramChecksum: z.string().regex(/^[0-9a-f]{64}$/) }),
   failed: z.object({ message: z.string() }),
 } as const;
