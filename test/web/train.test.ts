@@ -16,17 +16,17 @@ test("Start training: the loss falls, the measured step is drawn beside its pred
   assert.equal(await page.evaluate('crossOriginIsolated'), true, 'the lab server isolates the page, so SharedArrayBuffer exists');
   await page.getByLabel('Schedule (--schedule)').selectOption('1f1b');
   await page.getByLabel('Ranks (--stages)').fill('2');
-  await page.getByLabel('Steps (--steps)').fill('30');
+  await page.getByLabel('Steps (--steps)').fill('20');
   await page.getByRole('button', { name: 'Start training' }).click();
   const view = page.getByRole('region', { name: 'browser run' });
   await view.getByLabel('browser run: validation loss').waitFor({ timeout: 120_000 });
-  assert.equal(await view.getByLabel('browser run: step', { exact: true }).textContent(), '30');
+  assert.equal(await view.getByLabel('browser run: step', { exact: true }).textContent(), '20');
   const loss = Number(await view.getByLabel('browser run: loss', { exact: true }).textContent());
   const validation = Number(await view.getByLabel('browser run: validation loss').textContent());
-  // 13 symbols: an untrained model's loss is about ln 13 = 2.56; thirty steps at lr 3e-3 bring it well below.
+  // 13 symbols: an untrained model's loss is about ln 13 = 2.56; twenty steps at lr 3e-3 bring it well below.
   assert.ok(loss > 0 && loss < 2.4, `training loss ${loss}`);
   assert.ok(validation > 0 && validation < 2.4, `validation loss ${validation}`);
-  assert.match((await view.textContent())!, /1f1b on 2 ranks, 30 steps/);
+  assert.match((await view.textContent())!, /1f1b on 2 ranks, 20 steps/);
   const measured = view.getByRole('figure', { name: 'browser run: measured step' }).getByRole('img');
   assert.match((await measured.getAttribute('aria-label'))!, /^1f1b · 2 ranks · 2 stages · 4 micro-batches/);
   assert.equal(await measured.locator('rect > title', { hasText: /^\d+[FB]\d+ / }).count(), 2 * 2 * 4);
@@ -34,7 +34,7 @@ test("Start training: the loss falls, the measured step is drawn beside its pred
   await screenshot(page, 'train-browser', { fullPage: true });
 
   // The same run from the terminal, on worker threads with the same WebAssembly kernels: bitwise the same model.
-  const node = spawnSync(process.execPath, [bin, 'train', ...defaults, '--stages', '2', '--schedule', '1f1b', '--steps', '30', '--json'], {
+  const node = spawnSync(process.execPath, [bin, 'train', ...defaults, '--stages', '2', '--schedule', '1f1b', '--steps', '20', '--json'], {
     encoding: 'utf8', env: { ...process.env, CONVEYOR_KERNELS: 'wasm' }, timeout: 120_000,
   });
   assert.equal(node.status, 0, node.stderr);

@@ -87,13 +87,13 @@ test('a page already open on conveyor lab shows a terminal run as it trains: los
   try {
     const { page } = lab;
     await page.getByRole('status').getByText('connected; no run has started yet').waitFor();
-    const run = train(['--steps', '12', '--lab-port', String(lab.server.port)]);
+    const run = train(['--steps', '6', '--lab-port', String(lab.server.port)]);
     const [code] = await once(run.child, 'exit');
     assert.equal(code, 0, run.stderr());
     assert.match(run.stderr(), new RegExp(`watch the run at http://127\\.0\\.0\\.1:${lab.server.port}/#watch`));
     const view = page.getByRole('region', { name: 'terminal run' });
     await view.getByLabel('terminal run: validation loss').waitFor();
-    assert.equal(await view.getByLabel('terminal run: step', { exact: true }).textContent(), '12');
+    assert.equal(await view.getByLabel('terminal run: step', { exact: true }).textContent(), '6');
     assert.ok(Number((await view.getByLabel('terminal run: loss', { exact: true }).textContent())!) > 0);
     // uPlot draws the curve on a canvas; the measured and predicted steps are our SVG.
     assert.equal(await view.getByRole('figure', { name: 'terminal run: loss curve' }).locator('canvas').count() > 0, true);
