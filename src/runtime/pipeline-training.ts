@@ -94,15 +94,22 @@ export interface RunSetup {
   readonly ranks?: RankLinks;
 }
 
+/** The most ranks any one host runs. */
+function ranksPerHost(hosts: readonly string[]): number {
+  const counts = new Map<string, number>();
+  for (const host of hosts) counts.set(host, (counts.get(host) ?? 0) + 1);
+  return Math.max(...counts.values());
+}
+
 function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, costs: StageUnitCosts): Partition {
   if (options.partition !== undefined) return partitionFromBlocks(options.partition, config.layers, schedule.stages);
   return balancedPartition(costs);
 }
 
-/** How a run starts its ranks when the setup brings none, and how long waiting ranks poll. */
+/** How a run starts its ranks when the setup brings none, and how long waiting ranks poll (given the most ranks on one host). */
 export interface RankLauncher {
   start(size: number): RankLinks;
-  pollMs(size: number): number;
+  pollMs(ranksOnOneHost: number): number;
 }
 
 export async function runPipelineTraining(setup: RunSetup, hooks: TrainHooks, launcher: RankLauncher): Promise<RunResult> {
@@ -133,7 +140,8 @@ export async function runPipelineTraining(setup: RunSetup, hooks: TrainHooks, la
       weightDecay: options.weightDecay,
       schedule,
       partition,
-      pollMs: runtime.pollMs ?? launcher.pollMs(links.size),
+      evaluationMicrobatches: corpus.validation.length * schedule.microbatches,
+      pollMs: runtime.pollMs ?? launcher.pollMs(ranksPerHost(links.hosts)),
       ...(runtime.fault ? { fault: runtime.fault } : {}),
     });
     if (start.state) await pipeline.load(start.state);

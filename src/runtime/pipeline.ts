@@ -11,7 +11,7 @@ import { clockOffset, type ClockSample } from './clock.js';
 import type { Fault } from './fault.js';
 import type { Partition, StageUnitCosts } from './partition.js';
 import { unitCosts } from './profile.js';
-import type { DriverMessage, MeasuredAction, NamedMoments, NamedTensor, RankSetup } from './protocol.js';
+import { linkLimits, type DriverMessage, type MeasuredAction, type NamedMoments, type NamedTensor, type RankSetup } from './protocol.js';
 import { RankPool, type RankPoolOptions } from './rank-pool.js';
 import type { RankLinks } from './transport.js';
 
@@ -24,6 +24,8 @@ export interface PipelineOptions {
   readonly weightDecay: number;
   readonly schedule: Schedule;
   readonly partition: Partition;
+  /** Micro-batches one evaluation pass holds. */
+  readonly evaluationMicrobatches: number;
   /** Milliseconds a rank polls awake for an awaited message (see threads/thread-ranks.ts pollMilliseconds). */
   readonly pollMs: number;
   readonly fault?: Fault;
@@ -146,10 +148,12 @@ export class Pipeline {
         owner === rank ? [{ stage, units: [partition.starts[stage]!, partition.starts[stage + 1]!] as const }] : [],
       ),
       order: schedule.order[rank]!,
+      evaluationMicrobatches: options.evaluationMicrobatches,
       pollMs: options.pollMs,
       ...(options.fault ? { fault: options.fault } : {}),
     });
     this.broadcast((rank) => ({ type: 'build', setup: setup(rank) }));
+    this.pool.links.expect?.(linkLimits(setup(0)));
     const ready = await this.pool.receiveAll('ready');
     const stashBytes = new Array<number>(schedule.stages).fill(0);
     for (const reply of ready) for (const { stage, bytes } of reply.stashBytes) stashBytes[stage] = bytes;

@@ -1,6 +1,7 @@
 // The planner tab as a person uses it, in Debian's chromium: a preset or a pasted model in, ranked plans with GiB out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { labPerFile, missingBrowser, screenshot } from './browser.js';
 
 const skip = missingBrowser();
@@ -73,6 +74,14 @@ test('a pasted model is planned; a broken one is refused in words', { skip }, as
   await page.getByRole('button', { name: 'Find plans' }).click();
   await page.getByText(/^pasted-1b on 8 × a100-40gb, global batch 64 × 2048 tokens/).waitFor({ timeout: 60_000 });
   assert.match((await page.getByRole('table', { name: 'Ranked plans' }).locator('tbody tr').first().textContent())!, /of 40\.0 GiB/);
+  // A Hugging Face config.json as transformers writes it (Mistral 7B's shape), read by the planner's own reader.
+  const mistral = readFileSync(new URL('../../../test/planner/hf-configs/mistral.json', import.meta.url), 'utf8');
+  await page.getByLabel('config.json (paste, or drop the file here)').fill(mistral);
+  await page.getByLabel('Sequence length', { exact: true }).fill('4096');
+  await page.getByLabel('GPU', { exact: true }).selectOption('h100-sxm');
+  await page.getByRole('button', { name: 'Find plans' }).click();
+  await page.getByText(/on 8 × h100-sxm, global batch 64 × 4096 tokens/).waitFor({ timeout: 60_000 });
+  assert.match((await page.getByRole('table', { name: 'Ranked plans' }).locator('tbody tr').first().textContent())!, /of 80\.0 GiB/);
   await page.getByLabel('config.json (paste, or drop the file here)').fill('{ "layers": 16 ');
   await page.getByRole('button', { name: 'Find plans' }).click();
   assert.match((await page.getByRole('alert').textContent())!, /^config\.json is not valid JSON/);
