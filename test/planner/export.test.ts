@@ -75,7 +75,7 @@ const checked = {
     words: [
       'training.local_batch_size', 'training.global_batch_size', 'training.seq_len', 'training.mixed_precision_param',
       'parallelism.data_parallel_replicate_degree', 'parallelism.data_parallel_shard_degree',
-      'parallelism.fsdp_reshard_after_forward', 'parallelism.tensor_parallel_degree', 'parallelism.enable_sequence_parallel',
+      'parallelism.fsdp_reshard_after_forward', 'parallelism.tensor_parallel_degree',
       'parallelism.pipeline_parallel_degree', 'parallelism.pipeline_parallel_schedule',
       'parallelism.pipeline_parallel_first_stage_less_layers', 'parallelism.pipeline_parallel_last_stage_less_layers',
       'parallelism.pipeline_parallel_layers_per_stage', 'parallelism.pipeline_parallel_microbatch_size',

@@ -27,6 +27,7 @@ function dataParallel(job: Job): Setting[] {
 /** Settings common to both forms, except the batch, which the two releases name differently. */
 function parallelSettings(job: Job): Setting[] {
   const { model, parallel: p } = job;
+  // (v0.2.2 has no enable_sequence_parallel: its refusals keep sequence parallelism on under TP.)
   const settings: Setting[] = [...dataParallel(job), ['parallelism', 'tensor_parallel_degree', p.tp]];
   if (p.tp > 1 && !p.sequenceParallel) settings.push(['parallelism', 'enable_sequence_parallel', false]);
   settings.push(['parallelism', 'pipeline_parallel_degree', p.pp]);
