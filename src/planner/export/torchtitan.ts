@@ -83,20 +83,15 @@ export function torchtitanConfigFunction(job: Job): string {
     lines.push(`from torchtitan.models.llama3.config_registry import ${base.function} as base_config`);
   }
   if (job.parallel.recompute === 'full') lines.push('from torchtitan.distributed.activation_checkpoint import FullAC');
-  if (job.precision === 'fp8') {
-    lines.push('from torchtitan.components.quantization import Float8LinearConverter');
-    if (base !== undefined) lines.push('from torchtitan.models.llama3 import model_registry');
-  }
+  if (job.precision === 'fp8') lines.push('from torchtitan.components.quantization import Float8LinearConverter');
+  if (base !== undefined) lines.push('from torchtitan.models.llama3 import model_registry');
   lines.push('', '', `def ${name}() -> Trainer.Config:`, '    config = base_config()');
   for (const [section, key, value] of currentSettings(job)) lines.push(`    config.${section}.${key} = ${pythonValue(value)}`);
   lines.push(`    config.activation_checkpoint = ${job.parallel.recompute === 'full' ? 'FullAC.Config()' : 'None'}`);
-  if (job.precision === 'fp8') {
-    lines.push(
-      base === undefined
-        ? '    # fp8: rebuild config.model_spec with converters=[Float8LinearConverter.Config()]'
-        : `    config.model_spec = model_registry("${base.flavor}", converters=[Float8LinearConverter.Config()])`,
-    );
-  }
+  // The model built again with exactly the plan's precision: torchtitan's own llama3_405b() converts to fp8.
+  const converters = job.precision === 'fp8' ? 'converters=[Float8LinearConverter.Config()]' : 'converters=[]';
+  if (base !== undefined) lines.push(`    config.model_spec = model_registry("${base.flavor}", ${converters})`);
+  else if (job.precision === 'fp8') lines.push('    # fp8: rebuild config.model_spec with converters=[Float8LinearConverter.Config()]');
   lines.push('    return config');
   return `${lines.join('\n')}\n`;
 }
