@@ -67,6 +67,10 @@ test('estimate and explain read an existing job: a Megatron-LM script, torchtita
   assert.equal(deepspeed.status, 0, deepspeed.stderr);
   assert.match(deepspeed.stdout, /512 != 1 \* 128 \* 16/);
 
+  const config = write('c.json', JSON.stringify({ model: 'llama3-8b', cluster: { gpu: 'h100-sxm', gpus: 8 }, parallel: { tp: 2, pp: 1, microBatchSize: 1, globalBatchSize: 64, recompute: 'none' } }));
+  assert.match(run('estimate', '--config', config, '--seq-len', '2048').stdout, /global batch 64 × 2048 tokens/);
+  assert.match(run('estimate', '--config', config, '--model', hf('mistral'), '--seq-len', '4096').stdout, /^mistral-config on 8 × h100-sxm \(bf16\), global batch 64 × 4096 tokens/m);
+
   const hfPlan = run('plan', '--model', hf('gpt2'), '--gpu', 'a100-40gb', '--gpus', '8', '--global-batch', '64', '--top', '1', '--json');
   assert.equal(hfPlan.status, 0, hfPlan.stderr);
 });

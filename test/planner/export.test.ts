@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { UsageError } from '../../src/errors.js';
 import {
-  deepspeedRun, engineRefusals, engineSources, estimate, findGpu, findPreset, megatronLaunch, planForEngine, searchPlans,
+  deepspeedRun, engineRefusals, engineSources, estimate, exportFiles, findGpu, findPreset, megatronLaunch, planForEngine, searchPlans,
   torchtitanConfigFunction, torchtitanOverrides, torchtitanToml, type ExportEngine, type Job, type ParallelPlan,
 } from '../../src/planner/index.js';
 
@@ -75,7 +75,7 @@ const checked = {
     words: [
       'training.local_batch_size', 'training.global_batch_size', 'training.seq_len', 'training.mixed_precision_param',
       'parallelism.data_parallel_replicate_degree', 'parallelism.data_parallel_shard_degree',
-      'parallelism.fsdp_reshard_after_forward', 'parallelism.tensor_parallel_degree', 'parallelism.enable_sequence_parallel',
+      'parallelism.fsdp_reshard_after_forward', 'parallelism.tensor_parallel_degree',
       'parallelism.pipeline_parallel_degree', 'parallelism.pipeline_parallel_schedule',
       'parallelism.pipeline_parallel_first_stage_less_layers', 'parallelism.pipeline_parallel_last_stage_less_layers',
       'parallelism.pipeline_parallel_layers_per_stage', 'parallelism.pipeline_parallel_microbatch_size',
@@ -263,6 +263,11 @@ test('torchtitan: stage counts by its own rule, token budgets, and activation ch
   const overrides = torchtitanOverrides(job({ zero: 3, recompute: 'full' }));
   assert.equal(overrides.at(-1), 'activation-checkpoint:full');
   assert.equal(overrides[overrides.indexOf('--parallelism.num_pp_microbatches') + 1], `${64 / (2 * 2)}`);
+  // torchtitan's own llama3_405b() trains in fp8: a bf16 plan rebuilds the model without converters, and has no overrides form.
+  const big = { ...job({ tp: 8, pp: 16, dp: 1, schedule: '1f1b', virtualStages: 1, recompute: 'full', zero: 0 }, findPreset('llama3-405b')), gpus: 128 };
+  assert.match(torchtitanConfigFunction(big), /config\.model_spec = model_registry\("405B", converters=\[\]\)/);
+  assert.throws(() => torchtitanOverrides(big), /cannot set the model's converters/);
+  assert.doesNotMatch(exportFiles(big, 'torchtitan')[1]!.text, /--module llama3/);
   assert.throws(() => torchtitanConfigFunction(job({ schedule: 'zb-h1', virtualStages: 1 })), /no zb-h1 schedule/);
   assert.throws(() => torchtitanConfigFunction(job({ zero: 1, recompute: 'full' })), /no optimizer-only sharding/);
 });

@@ -70,6 +70,9 @@ function torchtitan(job: Job, release: 'main' | 'v0.2.2'): string[] {
   }
   if (job.precision === 'fp16') found.push('torchtitan trains in bf16 or fp8 (mixed_precision_param bfloat16), not fp16');
   if (!job.fp32Gradients) found.push('torchtitan reduces gradients in fp32 (mixed_precision_reduce takes float32 only)');
+  if (release === 'v0.2.2' && p.tp > 1 && !p.sequenceParallel) {
+    found.push('torchtitan v0.2.2 always shards the sequence under tensor parallelism (its job config has no enable_sequence_parallel)');
+  }
   if (release === 'v0.2.2' && p.zero === 0 && (p.tp > 1 || p.pp > 1)) {
     found.push('torchtitan v0.2.2 refuses DDP (ZeRO 0) together with tensor or pipeline parallelism ("DDP has not supported > 1D parallelism"); use ZeRO 2 or 3');
   }
