@@ -1,7 +1,29 @@
 /** Words and numbers shared by every drawing of a timeline. */
-import type { Schedule, Timeline, TimelineEvent } from '../schedule/index.js';
+import { isCompute, type Action, type CommKind, type Schedule, type Timeline, type TimelineEvent } from '../schedule/index.js';
 
 export const kindNames = { F: 'forward', B: 'backward', I: 'backward to input', W: 'backward to weights' } as const;
+
+export const commNames: Record<CommKind, string> = {
+  SEND_F: 'sending an activation',
+  RECV_F: 'waiting for an activation',
+  SEND_B: 'sending a gradient',
+  RECV_B: 'waiting for a gradient',
+  SEND_TIED: 'sending the tied-embedding gradient',
+  RECV_TIED: 'waiting for the tied-embedding gradient',
+  REDUCE_GRAD: 'reducing gradients across replicas',
+};
+
+/** An event of a compute action, which occupies its rank. */
+export type ComputeEvent = TimelineEvent & { readonly action: Action };
+
+export function computeEvents(timeline: Timeline): ComputeEvent[] {
+  return timeline.events.filter((event): event is ComputeEvent => isCompute(event.action));
+}
+
+/** Communication that takes time (a transfer, a wait, a reduction); instantaneous ones are not drawn. */
+export function visibleComm(timeline: Timeline): TimelineEvent[] {
+  return timeline.events.filter((event) => !isCompute(event.action) && event.end > event.start);
+}
 
 export function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
@@ -30,12 +52,12 @@ export function title(schedule: Schedule, timeline: Timeline): string {
   ].join(' · ');
 }
 
-/** What rank `rank` does at time `now`: the event it runs, idle (work still ahead) or done. */
-export function activityAt(timeline: Timeline, rank: number, now: number): TimelineEvent | 'idle' | 'done' {
+/** What rank `rank` computes at time `now`: the compute event it runs, idle (work still ahead) or done. */
+export function activityAt(timeline: Timeline, rank: number, now: number): ComputeEvent | 'idle' | 'done' {
   let done = true;
   for (const event of timeline.events) {
-    if (event.rank !== rank) continue;
-    if (event.start <= now && now < event.end) return event;
+    if (event.rank !== rank || !isCompute(event.action)) continue;
+    if (event.start <= now && now < event.end) return event as ComputeEvent;
     if (event.end > now) done = false;
   }
   return done ? 'done' : 'idle';

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { Playground } from './playground/playground.js';
 import { PlannerTab } from './planner/planner-tab.js';
+import { WatchTab } from './watch/watch-tab.js';
 
 interface Tab {
   readonly id: string;
@@ -13,6 +14,7 @@ interface Tab {
 const tabs: readonly Tab[] = [
   { id: 'schedules', label: 'Schedules', panel: () => <Playground /> },
   { id: 'planner', label: 'Planner', panel: () => <PlannerTab /> },
+  { id: 'watch', label: 'Terminal run', panel: () => <WatchTab /> },
 ];
 
 const tabFromHash = (): string => {
