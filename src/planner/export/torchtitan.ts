@@ -40,6 +40,8 @@ function parallelSettings(job: Job): Setting[] {
   // (v0.2.2 has no enable_sequence_parallel: its refusals keep sequence parallelism on under TP.)
   const settings: Setting[] = [...dataParallel(job), ['parallelism', 'tensor_parallel_degree', p.tp]];
   if (p.tp > 1 && !p.sequenceParallel) settings.push(['parallelism', 'enable_sequence_parallel', false]);
+  if ((p.cp ?? 1) > 1) settings.push(['parallelism', 'context_parallel_degree', p.cp!]);
+  if ((p.ep ?? 1) > 1) settings.push(['parallelism', 'expert_parallel_degree', p.ep!]);
   settings.push(['parallelism', 'pipeline_parallel_degree', p.pp]);
   if (p.pp > 1) {
     settings.push(['parallelism', 'pipeline_parallel_schedule', torchSchedules[p.schedule]!]);
