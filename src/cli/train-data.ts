@@ -6,7 +6,8 @@
 import { readCheckpointSpec, resumeTraining, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { additionAccuracy, type AdditionScore, type NextTokenScores } from '../data/addition.js';
 import { lastPosition } from '../data/sampling.js';
-import { additionTrainingData, textTrainingData, type TrainingData } from '../data/training-data.js';
+import { textTrainingData } from '../data/text-training-data.js';
+import { additionTrainingData, type TrainingData } from '../data/training-data.js';
 import { UsageError } from '../errors.js';
 import { buildSegment, type GPTConfig, type ModelSegment } from '../nn/index.js';
 import type { TrainOptions } from '../runtime/config.js';

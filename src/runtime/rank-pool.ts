@@ -130,7 +130,8 @@ export class RankPool {
       const stall = this.watchdog.check(Date.now());
       if (stall) this.fail(stall);
     }, 250);
-    this.timer.unref?.();
+    // On Node the watch must not keep the process alive; a browser's timer is a number with nothing to unref.
+    (this.timer as { unref?(): void }).unref?.();
   }
 
   private fail(failure: RankFailure): RankFailedError {
