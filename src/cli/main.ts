@@ -3,6 +3,7 @@ import { ExitStatus, RunFailedError, UsageError } from '../errors.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerLaunchCommand } from './commands/launch.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSampleCommand } from './commands/sample.js';
@@ -19,6 +20,7 @@ const commandModules: ((program: Command) => void)[] = [
   registerPlan,
   registerEstimate,
   registerExplain,
+  registerLabCommand,
 ];
 
 export function buildProgram(): Command {

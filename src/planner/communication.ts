@@ -46,3 +46,16 @@ export function sendSeconds(gpu: Gpu, bytes: number, crossesNodes: boolean): num
     ? bytes / (gpu.interNodeBandwidth * LINK_EFFICIENCY) + STEP_LATENCY_S.interNode
     : bytes / (gpu.intraNodeBandwidth * LINK_EFFICIENCY) + STEP_LATENCY_S.intraNode;
 }
+
+/**
+ * Seconds for an all-to-all in which each rank holds `bytes` and keeps 1/size of them: NCCL runs it as concurrent
+ * sends to every peer, the peers in the node over NVLink and the others over this GPU's NIC, so the slower of the two
+ * shares sets the time.
+ */
+export function allToAllSeconds(gpu: Gpu, bytes: number, group: GroupPlacement): number {
+  if (group.size <= 1 || bytes === 0) return 0;
+  const intra = ((group.perNode - 1) / group.size) * bytes / (gpu.intraNodeBandwidth * LINK_EFFICIENCY);
+  const inter = ((group.size - group.perNode) / group.size) * bytes / (gpu.interNodeBandwidth * LINK_EFFICIENCY);
+  const latency = group.nodes > 1 ? STEP_LATENCY_S.interNode : STEP_LATENCY_S.intraNode;
+  return Math.max(intra, inter) + latency;
+}

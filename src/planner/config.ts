@@ -13,10 +13,17 @@ const modelObject = z.strictObject({
   hidden: positiveInteger,
   heads: positiveInteger,
   kvHeads: positiveInteger.optional(),
+  headDim: positiveInteger.optional(),
   ffnHidden: positiveInteger.optional(),
   seqLength: positiveInteger,
   vocab: positiveInteger,
   tiedEmbeddings: z.boolean().optional(),
+  experts: positiveInteger.optional(),
+  expertsPerToken: positiveInteger.optional(),
+  moeFfnHidden: positiveInteger.optional(),
+  sharedExperts: z.number().int().nonnegative().optional(),
+  firstDenseLayers: z.number().int().nonnegative().optional(),
+  moeLayerFrequency: positiveInteger.optional(),
 });
 
 /** The `estimate --config` file: a contract other tools write. */
@@ -32,6 +39,10 @@ export const estimateConfigSchema = z.strictObject({
     tp: positiveInteger,
     pp: positiveInteger,
     dp: positiveInteger.optional(),
+    cp: positiveInteger.optional(),
+    cpCommunication: z.enum(['ring', 'all-to-all']).optional(),
+    ep: positiveInteger.optional(),
+    layersPerStage: z.array(positiveInteger).readonly().optional(),
     microBatchSize: positiveInteger,
     globalBatchSize: positiveInteger,
     virtualStages: positiveInteger.optional(),
@@ -48,9 +59,15 @@ export const estimateConfigSchema = z.strictObject({
 
 export type EstimateConfig = z.infer<typeof estimateConfigSchema>;
 
+/** Fields copied from the file only when given, so that a dense model carries no MoE fields. */
+const optionalModelFields = [
+  'headDim', 'experts', 'expertsPerToken', 'moeFfnHidden', 'sharedExperts', 'firstDenseLayers', 'moeLayerFrequency',
+] as const;
+
 function resolveModel(model: EstimateConfig['model']): ModelShape {
   if (typeof model === 'string') return findPreset(model);
   const architecture = model.architecture ?? 'gpt';
+  const optional = Object.fromEntries(optionalModelFields.filter((key) => model[key] !== undefined).map((key) => [key, model[key]]));
   return validateModel({
     name: model.name ?? 'custom',
     architecture,
@@ -62,6 +79,7 @@ function resolveModel(model: EstimateConfig['model']): ModelShape {
     seqLength: model.seqLength,
     vocab: model.vocab,
     tiedEmbeddings: model.tiedEmbeddings ?? architecture === 'gpt',
+    ...optional,
   });
 }
 
@@ -91,14 +109,20 @@ export const defaultFp32Gradients = (precision: Precision): boolean => precision
 export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: number): ParallelPlan {
   const schedule = parallel.schedule ?? '1f1b';
   const defaultChunks = schedule === 'interleaved-1f1b' || schedule === 'zb-v' ? 2 : 1;
-  const dp = parallel.dp ?? gpus / (parallel.tp * parallel.pp);
+  const cp = parallel.cp ?? 1;
+  const dp = parallel.dp ?? gpus / (parallel.tp * parallel.pp * cp);
   if (!Number.isInteger(dp)) {
-    throw new UsageError(`tp × pp = ${parallel.tp * parallel.pp} must divide the GPU count ${gpus}, or give parallel.dp`);
+    const product = cp > 1 ? `tp × pp × cp = ${parallel.tp * parallel.pp * cp}` : `tp × pp = ${parallel.tp * parallel.pp}`;
+    throw new UsageError(`${product} must divide the GPU count ${gpus}, or give parallel.dp`);
   }
   return {
     tp: parallel.tp,
     pp: parallel.pp,
     dp,
+    ...(parallel.cp === undefined ? {} : { cp: parallel.cp }),
+    ...(parallel.cpCommunication === undefined ? {} : { cpCommunication: parallel.cpCommunication }),
+    ...(parallel.ep === undefined ? {} : { ep: parallel.ep }),
+    ...(parallel.layersPerStage === undefined ? {} : { layersPerStage: parallel.layersPerStage }),
     microBatchSize: parallel.microBatchSize,
     globalBatchSize: parallel.globalBatchSize,
     virtualStages: parallel.virtualStages ?? defaultChunks,

@@ -1,4 +1,4 @@
-import { allReduceSeconds, placeGroup } from './communication.js';
+import { allReduceSeconds, type GroupPlacement } from './communication.js';
 import type { Gpu } from './hardware.js';
 import type { ParallelPlan } from './plan.js';
 
@@ -10,12 +10,18 @@ import type { ParallelPlan } from './plan.js';
  */
 export const OVERLAP_SLOWDOWN = 0.5;
 
+/** Parameters one GPU holds (before ZeRO sharding) that the GPUs of `group` hold too and reduce together. */
+export interface ReplicatedParameters {
+  readonly parameters: number;
+  readonly group: GroupPlacement;
+}
+
 export interface DataParallelInputs {
   readonly gpu: Gpu;
   readonly parallel: ParallelPlan;
   readonly microbatches: number;
-  /** Parameters held by the busiest GPU (before ZeRO sharding). */
-  readonly parameters: number;
+  /** The dense parameters over the d·c replicas, the routed experts over d·c/e. */
+  readonly replicated: readonly ReplicatedParameters[];
   readonly gradientBytes: number;
   /** Seconds of one micro-batch's forward, and of its backward with recomputation, on that GPU. */
   readonly forwardPerMicrobatch: number;
@@ -32,10 +38,13 @@ export interface DataParallelInputs {
  */
 export function dataParallelSeconds(inputs: DataParallelInputs): number {
   const { gpu, parallel, microbatches: m } = inputs;
-  const group = placeGroup(gpu, parallel.dp, parallel.tp);
-  const allReduce = allReduceSeconds(gpu, inputs.parameters * inputs.gradientBytes, group);
+  let allReduce = 0;
+  let gatherWeights = 0;
+  for (const { parameters, group } of inputs.replicated) {
+    allReduce += allReduceSeconds(gpu, parameters * inputs.gradientBytes, group);
+    gatherWeights += allReduceSeconds(gpu, 2 * parameters, group) / 2; // an all-gather is half an all-reduce
+  }
   const reduceScatter = allReduce / 2;
-  const gatherWeights = allReduceSeconds(gpu, 2 * inputs.parameters, group) / 2; // an all-gather is half an all-reduce
   let exposed = 0;
   let overlapped = 0;
   const behind = (seconds: number, window: number, times: number): void => {

@@ -1,15 +1,19 @@
+import { UsageError } from '../errors.js';
 import { allReduceSeconds, placeGroup, sendSeconds } from './communication.js';
+import { contextParallelSeconds } from './context-parallel-time.js';
 import { dataParallelSeconds } from './data-parallel-time.js';
+import { expertParallelSeconds } from './expert-parallel-time.js';
 import { modelFlopsPerStep, recomputeFlopsPerStep } from './flops.js';
 import { peakFlops } from './hardware.js';
 import { streamSeconds, type Device } from './kernels.js';
-import { layerTimes, outputLayerTimes, type LayerSettings } from './layer-time.js';
+import { EXPERT_LOAD_FACTOR, layerTimes, outputLayerTimes, tokensPerGpu, type LayerSettings, type LayerTimes } from './layer-time.js';
 import {
-  activationBytesPerLayer, layersPerRank, modelStateBytes, outputLayerActivationBytes, stageParameters,
+  activationBytesPerLayer, denseReplicas, expertReplicas, outputLayerActivationBytes, rankParameters, rankShares, rankStateBytes,
+  type RankShare, type StageParameters,
 } from './memory.js';
-import { layerParameters } from './model.js';
-import { pipelineShape, type PipelineShape } from './pipeline.js';
-import { microbatchesPerStep, type Job } from './plan.js';
+import { layerParameterParts, moeOf, type LayerKind } from './model.js';
+import { pipelineShape } from './pipeline.js';
+import { contextParallelDegree, expertParallelDegree, microbatchesPerStep, type Job } from './plan.js';
 import { validateJob } from './validate-job.js';
 
 /** CUDA context, cuBLAS and NCCL workspaces: held on every GPU whatever the plan, bytes. */
@@ -27,8 +31,10 @@ export interface MemoryBreakdown {
   readonly total: number;
   readonly capacity: number;
   readonly fits: boolean;
-  /** Which rank is the worst: the first (embedding, most micro-batches in flight) or the last (output layer). */
-  readonly worstRank: 'first' | 'last';
+  /** Which rank is the worst: the first (embedding, most micro-batches in flight), the last (output layer), or one between. */
+  readonly worstRank: 'first' | 'last' | 'middle';
+  /** Its index among the pipeline ranks, 0 … p−1. */
+  readonly worstRankIndex: number;
 }
 
 /** Seconds of one step, split so that the parts add up to `step`. */
@@ -37,6 +43,10 @@ export interface TimeBreakdown {
   readonly compute: number;
   /** Exposed tensor-parallel all-reduces (or reduce-scatter/all-gather pairs). */
   readonly tensorParallel: number;
+  /** Context parallelism's K/V exchange (or all-to-alls), exposed plus the slowdown of what overlaps. */
+  readonly contextParallel: number;
+  /** Expert parallelism's token dispatch and combine all-to-alls. */
+  readonly expertParallel: number;
   /** Activation and gradient messages between pipeline ranks. */
   readonly pipelineSends: number;
   /** Idle time of the pipeline bubble. */
@@ -58,11 +68,18 @@ export interface Estimate {
   readonly tflopsPerGpu: number;
   /** Model FLOPs only, over the peak. */
   readonly mfu: number;
+  /** The worst rank's idle share of the pipeline's makespan under the schedule (uniform costs), 0 … 1. */
   readonly bubbleFraction: number;
   readonly modelFlops: number;
   readonly recomputeFlops: number;
   /** Whether the tensor-parallel group spans more than one node. */
   readonly tensorParallelCrossesNodes: boolean;
+  /** Whether the context-parallel group spans more than one node. */
+  readonly contextParallelCrossesNodes: boolean;
+  /** Whether the expert-parallel group spans more than one node. */
+  readonly expertParallelCrossesNodes: boolean;
+  /** The pipeline rank that sets the pace (the most work per micro-batch), 0 … p−1. */
+  readonly slowestRank: number;
 }
 
 function layerSettings(job: Job): LayerSettings {
@@ -70,6 +87,8 @@ function layerSettings(job: Job): LayerSettings {
   return {
     microBatchSize: p.microBatchSize,
     tp: p.tp,
+    cp: contextParallelDegree(p),
+    ep: expertParallelDegree(p),
     sequenceParallel: p.sequenceParallel && p.tp > 1,
     recompute: p.recompute,
     flashAttention: p.flashAttention,
@@ -77,86 +96,176 @@ function layerSettings(job: Job): LayerSettings {
   };
 }
 
-function estimateMemory(job: Job, shape: PipelineShape): MemoryBreakdown {
+/** Seconds one layer of a kind costs one GPU per micro-batch: kernels and each kind of model-parallel communication. */
+interface LayerCost {
+  readonly times: LayerTimes;
+  readonly tensorParallel: number;
+  readonly contextParallel: number;
+  readonly expertParallel: number;
+}
+
+const layerKinds: readonly LayerKind[] = ['dense', 'moe'];
+
+function layerCosts(job: Job, device: Device, settings: LayerSettings): Record<LayerKind, LayerCost> {
+  const { model, gpu, parallel } = job;
+  const moe = moeOf(model);
+  const activationMessage = 2 * tokensPerGpu(model, settings) * model.hidden;
+  const tensorGroup = placeGroup(gpu, parallel.tp, 1);
+  const collective = (bytes: number): number => allReduceSeconds(gpu, bytes, tensorGroup); // RS + AG under SP: the same volume
+  const passes = parallel.recompute === 'full' ? 3 : 2; // forward, backward, and the recomputed forward
+  const cost = (kind: LayerKind): LayerCost => {
+    const times = layerTimes(model, device, settings, kind);
+    // The MLP's collective of a MoE layer carries every routed copy of the tokens (expert tensor parallelism = t),
+    // and the tokens once more for the shared experts.
+    const mlpVolume = kind === 'moe' && moe !== undefined
+      ? moe.expertsPerToken * EXPERT_LOAD_FACTOR + (moe.sharedExperts > 0 ? 1 : 0)
+      : 1;
+    return {
+      times,
+      tensorParallel: passes * (collective(activationMessage) + collective(mlpVolume * activationMessage)),
+      contextParallel: contextParallelSeconds(gpu, model, settings, times, parallel.cpCommunication ?? 'ring'),
+      expertParallel: kind === 'moe' && moe !== undefined ? expertParallelSeconds(gpu, model, moe, settings) : 0,
+    };
+  };
+  const dense = cost('dense');
+  return { dense, moe: moe === undefined ? dense : cost('moe') };
+}
+
+/** One pipeline rank's seconds per micro-batch, by part. */
+interface RankTime {
+  readonly compute: number;
+  readonly tensorParallel: number;
+  readonly contextParallel: number;
+  readonly expertParallel: number;
+  readonly total: number;
+  /** Forward, and backward with recomputation, of its layers: the windows data-parallel traffic hides behind. */
+  readonly forward: number;
+  readonly backward: number;
+}
+
+function rankTime(share: RankShare, costs: Record<LayerKind, LayerCost>, ends: { embedding: number; output: number }): RankTime {
+  let compute = (share.embedding ? ends.embedding : 0) + (share.output ? ends.output : 0);
+  let tensorParallel = 0;
+  let contextParallel = 0;
+  let expertParallel = 0;
+  let forward = 0;
+  let backward = 0;
+  for (const kind of layerKinds) {
+    const count = share.layers[kind];
+    if (count === 0) continue;
+    const cost = costs[kind];
+    compute += count * (cost.times.forward + cost.times.backward + cost.times.recompute);
+    tensorParallel += count * cost.tensorParallel;
+    contextParallel += count * cost.contextParallel;
+    expertParallel += count * cost.expertParallel;
+    forward += count * cost.times.forward;
+    backward += count * (cost.times.backward + cost.times.recompute);
+  }
+  return { compute, tensorParallel, contextParallel, expertParallel, total: compute + tensorParallel + contextParallel + expertParallel, forward, backward };
+}
+
+/** The index of the largest value (the first of equals). */
+const argmax = (values: readonly number[]): number => values.reduce((best, value, i) => (value > values[best]! ? i : best), 0);
+
+function estimateMemory(job: Job, shares: readonly RankShare[], parameters: readonly StageParameters[], inFlight: readonly number[]): MemoryBreakdown {
   const { model, parallel } = job;
   const settings = layerSettings(job);
-  const perLayer = activationBytesPerLayer(model, parallel.microBatchSize, parallel.tp, settings);
-  const layers = layersPerRank(model, parallel.pp);
-  const endsShareRank = shape.lastStageRank === 0;
-  const inFlightFirst = shape.inFlight[0]!;
-  const inFlightLast = shape.inFlight[shape.lastStageRank]!;
-  const parameters = stageParameters(model, parallel, endsShareRank);
-  const gatheredLayers = parallel.zero === 3 ? (2 * 2 * layerParameters(model)) / parallel.tp : 0; // two layers gathered
-  const outputLayer = outputLayerActivationBytes(model, parallel.microBatchSize, parallel.tp);
-  const rank = (which: 'first' | 'last') => {
-    const params = parameters[which];
-    const states = modelStateBytes(params.layers + params.embeddings, job.fp32Gradients, parallel.zero, parallel.dp);
-    const activations = which === 'first'
-      ? inFlightFirst * layers.first * perLayer + (endsShareRank ? outputLayer : 0)
-      : inFlightLast * layers.last * perLayer + Math.max(1, inFlightLast / parallel.virtualStages) * outputLayer;
-    const weights = states.weights + gatheredLayers;
+  const isMoe = moeOf(model) !== undefined;
+  const denseActivations = activationBytesPerLayer(model, parallel.microBatchSize, parallel.tp, settings);
+  const moeActivations = isMoe
+    ? activationBytesPerLayer(model, parallel.microBatchSize, parallel.tp, { ...settings, kind: 'moe' })
+    : denseActivations;
+  const endsShareRank = shares[0]!.output;
+  const outputLayer = outputLayerActivationBytes(model, parallel.microBatchSize, parallel.tp, settings.cp);
+  // ZeRO-3 holds two gathered layers (the one computing and the one prefetched) in full, 16-bit.
+  const gathered = (kind: LayerKind): number => {
+    if (parallel.zero !== 3) return 0;
+    const parts = layerParameterParts(model, kind);
+    return (2 * 2 * (parts.dense + parts.experts / settings.ep)) / parallel.tp;
+  };
+  const denseGathered = gathered('dense');
+  const moeGathered = isMoe ? gathered('moe') : denseGathered;
+  const rankMemory = (rank: number) => {
+    const share = shares[rank]!;
+    const states = rankStateBytes(parameters[rank]!, parallel, job.fp32Gradients);
+    let activations = inFlight[rank]! * (share.layers.dense * denseActivations + share.layers.moe * moeActivations);
+    if (share.output) activations += (endsShareRank ? 1 : Math.max(1, inFlight[rank]! / parallel.virtualStages)) * outputLayer;
+    const weights = states.weights + Math.max(share.layers.dense > 0 ? denseGathered : 0, share.layers.moe > 0 ? moeGathered : 0);
     const allocated = weights + states.gradients + states.optimizer + activations;
     const headroom = WORKSPACE_BYTES + FRAGMENTATION_SHARE * allocated;
     return { weights, gradients: states.gradients, optimizer: states.optimizer, activations, headroom, total: allocated + headroom };
   };
-  const first = rank('first');
-  const last = rank('last');
-  const worst = !endsShareRank && last.total > first.total ? last : first;
+  let worstRankIndex = 0;
+  let worst = rankMemory(0);
+  for (let rank = 1; rank < shares.length; rank++) {
+    const candidate = rankMemory(rank);
+    if (candidate.total > worst.total) {
+      worst = candidate;
+      worstRankIndex = rank;
+    }
+  }
   const capacity = job.gpu.memoryBytes;
-  return { ...worst, capacity, fits: worst.total <= capacity, worstRank: worst === last ? 'last' : 'first' };
+  const worstRank = worstRankIndex === 0 ? 'first' : worstRankIndex === shares.length - 1 ? 'last' : 'middle';
+  return { ...worst, capacity, fits: worst.total <= capacity, worstRank, worstRankIndex };
+}
+
+/** What memory and time both start from: the schedule's shape and what each pipeline rank holds. */
+function pipelineOf(job: Job) {
+  validateJob(job);
+  const { model, parallel } = job;
+  const shape = pipelineShape(parallel.schedule, parallel.pp, microbatchesPerStep(parallel), parallel.virtualStages);
+  const shares = rankShares(model, parallel, shape.lastStageRank);
+  const parameters = shares.map((share) => rankParameters(model, parallel, share));
+  return { shape, shares, parameters };
+}
+
+/** Memory per GPU of one configuration alone: what the search checks before it times a configuration. */
+export function estimatePlanMemory(job: Job): MemoryBreakdown {
+  const { shape, shares, parameters } = pipelineOf(job);
+  return estimateMemory(job, shares, parameters, shape.inFlight);
 }
 
 /** Predicts memory and step time of one configuration. Throws a UsageError if it cannot run at all. */
 export function estimate(job: Job): Estimate {
-  validateJob(job);
+  const { shape, shares, parameters } = pipelineOf(job);
   const { model, parallel, gpu } = job;
   const { tp, pp, dp } = parallel;
   const m = microbatchesPerStep(parallel);
   const device: Device = { gpu, peak: peakFlops(gpu, job.precision) };
   const settings = layerSettings(job);
-  const shape = pipelineShape(parallel.schedule, pp, m, parallel.virtualStages);
   const endsShareRank = shape.lastStageRank === 0;
   const bubbleFraction = Math.max(...shape.bubbleFraction);
 
-  // One micro-batch through one layer on one GPU.
-  const layer = layerTimes(model, device, settings);
-  const tokens = parallel.microBatchSize * model.seqLength;
-  const activationMessage = 2 * tokens * model.hidden;
-  const tensorGroup = placeGroup(gpu, tp, 1);
-  const tensorParallelCrossesNodes = tensorGroup.nodes > 1;
-  const collective = allReduceSeconds(gpu, activationMessage, tensorGroup); // RS + AG under SP: the same volume
-  const collectivesPerLayer = 4 + (parallel.recompute === 'full' ? 2 : 0); // two per forward, two per backward
-  const layerCompute = layer.forward + layer.backward + layer.recompute;
-  const layerTensorParallel = collectivesPerLayer * collective;
+  // One micro-batch through each pipeline rank, on one GPU.
+  const costs = layerCosts(job, device, settings);
+  const tokens = tokensPerGpu(model, settings);
+  const output = outputLayerTimes(model, device, settings);
+  const ends = {
+    embedding: streamSeconds(device, 8 * tokens * model.hidden, 2), // lookup forward, scatter-add backward
+    output: output.forward + output.backward,
+  };
+  const times = shares.map((share) => rankTime(share, costs, ends));
+  const slowestRank = argmax(times.map((time) => time.total));
+  const slowest = times[slowestRank]!;
 
   // Messages between pipeline ranks: activations forward, gradients back, split over the t ranks of a stage.
-  const neighbourCrossesNodes = tp * dp >= gpu.gpusPerNode;
-  const messageBytes = pp > 1 ? activationMessage / tp : 0;
+  const neighbourCrossesNodes = tp * settings.cp * dp >= gpu.gpusPerNode;
+  const messageBytes = pp > 1 ? (2 * tokens * model.hidden) / tp : 0;
   const sends = 2 * parallel.virtualStages * sendSeconds(gpu, messageBytes, neighbourCrossesNodes);
-
-  const layers = layersPerRank(model, pp);
-  const output = outputLayerTimes(model, device, settings);
-  const embedding = streamSeconds(device, 8 * tokens * model.hidden, 2); // lookup forward, scatter-add backward
-  const firstCompute = layers.first * layerCompute + embedding + (endsShareRank ? output.forward + output.backward : 0);
-  const lastCompute = layers.last * layerCompute + (endsShareRank ? 0 : output.forward + output.backward);
-  const firstRank = { compute: firstCompute, tensorParallel: layers.first * layerTensorParallel };
-  const lastRank = { compute: lastCompute, tensorParallel: layers.last * layerTensorParallel };
-  const slowest = firstRank.compute + firstRank.tensorParallel >= lastRank.compute + lastRank.tensorParallel ? firstRank : lastRank;
-  const perMicrobatch = slowest.compute + slowest.tensorParallel + sends;
+  const perMicrobatch = slowest.total + sends;
   const busy = m * perMicrobatch;
   const pipelineSeconds = busy / (1 - bubbleFraction);
 
-  // Data parallelism: gradient reduction and ZeRO's gathers, on the busiest rank.
-  const parameters = stageParameters(model, parallel, endsShareRank);
-  const rankParameters = Math.max(
-    parameters.first.layers + parameters.first.embeddings,
-    parameters.last.layers + parameters.last.embeddings,
-  );
-  let dataParallel = dataParallelSeconds({
-    gpu, parallel, microbatches: m, parameters: rankParameters, gradientBytes: settings.gradientBytes,
-    forwardPerMicrobatch: (slowest === firstRank ? layers.first : layers.last) * layer.forward,
-    backwardPerMicrobatch: (slowest === firstRank ? layers.first : layers.last) * (layer.backward + layer.recompute),
-  });
+  // Data parallelism: each rank reduces its gradients (and gathers ZeRO's weights) behind its own backward.
+  const denseGroup = placeGroup(gpu, denseReplicas(parallel), tp);
+  const expertGroup = placeGroup(gpu, expertReplicas(parallel), tp * settings.ep);
+  const dataParallelPerRank = parameters.map((held, rank) => dataParallelSeconds({
+    gpu, parallel, microbatches: m, gradientBytes: settings.gradientBytes,
+    replicated: [{ parameters: held.layers + held.embeddings, group: denseGroup }, { parameters: held.experts, group: expertGroup }],
+    forwardPerMicrobatch: times[rank]!.forward,
+    backwardPerMicrobatch: times[rank]!.backward,
+  }));
+  let dataParallel = Math.max(...dataParallelPerRank);
   if (model.tiedEmbeddings && !endsShareRank) {
     // The first and last ranks sum their copies of the word embedding's gradient.
     const embeddingGradient = (model.vocab * model.hidden * settings.gradientBytes) / tp;
@@ -164,20 +273,31 @@ export function estimate(job: Job): Estimate {
   }
 
   // Adam over this GPU's shard: read and write fp32 master, two moments, read the gradient, write 16-bit weights.
-  const optimizerParameters = rankParameters / (parallel.zero >= 1 ? dp : 1);
+  const shardedParameters = (held: StageParameters): number => parallel.zero >= 1
+    ? (held.layers + held.embeddings) / denseReplicas(parallel) + held.experts / expertReplicas(parallel)
+    : held.layers + held.embeddings + held.experts;
+  const optimizerParameters = Math.max(...parameters.map(shardedParameters));
   const optimizer = streamSeconds(device, optimizerParameters * (24 + settings.gradientBytes + 2), 4);
 
   const step = pipelineSeconds + dataParallel + optimizer;
+  const memory = estimateMemory(job, shares, parameters, shape.inFlight);
+  if (!Number.isFinite(step) || !Number.isFinite(memory.total) || !Number.isFinite(memory.capacity)) {
+    throw new UsageError(
+      `the estimate for ${job.model.name} on ${job.gpus} × ${job.gpu.id} overflows (step ${step} s, memory ${memory.total} of ${memory.capacity} bytes); check the model and hardware figures`,
+    );
+  }
   const sequences = parallel.globalBatchSize;
   const modelFlops = modelFlopsPerStep(model, sequences);
   const recomputeFlops = recomputeFlopsPerStep(model, sequences, parallel.recompute, parallel.flashAttention);
   return {
     job,
     microbatches: m,
-    memory: estimateMemory(job, shape),
+    memory,
     time: {
       compute: m * slowest.compute,
       tensorParallel: m * slowest.tensorParallel,
+      contextParallel: m * slowest.contextParallel,
+      expertParallel: m * slowest.expertParallel,
       pipelineSends: m * sends,
       bubble: pipelineSeconds - busy,
       dataParallel,
@@ -191,6 +311,9 @@ export function estimate(job: Job): Estimate {
     bubbleFraction,
     modelFlops,
     recomputeFlops,
-    tensorParallelCrossesNodes,
+    tensorParallelCrossesNodes: placeGroup(gpu, tp, 1).nodes > 1,
+    contextParallelCrossesNodes: placeGroup(gpu, settings.cp, tp).nodes > 1,
+    expertParallelCrossesNodes: placeGroup(gpu, settings.ep, tp).nodes > 1,
+    slowestRank,
   };
 }

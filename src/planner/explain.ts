@@ -51,6 +51,12 @@ export function describeEffect(current: Estimate, next: Estimate): string {
   return `${memory}, ${time}, MFU ${percent(next.mfu)}`;
 }
 
+/** The pipeline rank the memory figures are for, in words. */
+function rankName(job: Job, memory: Estimate['memory']): string {
+  if (job.parallel.pp === 1) return 'each GPU';
+  return memory.worstRank === 'middle' ? `pipeline rank ${memory.worstRankIndex}` : `the ${memory.worstRank} pipeline rank`;
+}
+
 function memoryFinding(job: Job, current: Estimate): Finding | undefined {
   const memory = current.memory;
   if (memory.fits) return undefined;
@@ -58,7 +64,7 @@ function memoryFinding(job: Job, current: Estimate): Finding | undefined {
   const parts = { weights: memory.weights, gradients: memory.gradients, optimizer: memory.optimizer, activations: memory.activations };
   const [largest, largestBytes] = Object.entries(parts).sort((a, b) => b[1] - a[1])[0]!;
   const message =
-    `the ${memory.worstRank} pipeline rank needs ${gib(memory.total)} per GPU but a ${job.gpu.id} holds ${gib(memory.capacity)}: ` +
+    `${rankName(job, memory)} needs ${gib(memory.total)} per GPU but a ${job.gpu.id} holds ${gib(memory.capacity)}: ` +
     `over by ${gib(memory.total - memory.capacity)}; the largest part is ${largest} (${gib(largestBytes)})`;
   const suggestions = ranked([
     p.recompute !== 'full' ? variant(job, 'recompute: full', { recompute: 'full' }) : undefined,
@@ -132,9 +138,15 @@ function dataParallelFinding(job: Job, current: Estimate): Finding | undefined {
 function recomputeFinding(job: Job, current: Estimate): Finding | undefined {
   const p = job.parallel;
   if (p.recompute === 'none' || !current.memory.fits) return undefined;
+  // Sequence parallelism is what makes selective recomputation fit (Korthikanti et al. 2022): offer the pair.
+  const withoutSequenceParallel = p.tp > 1 && !p.sequenceParallel;
   const lighter = defined([
     variant(job, 'recompute: none', { recompute: 'none' }),
     p.recompute === 'full' && !p.flashAttention ? variant(job, 'recompute: selective', { recompute: 'selective' }) : undefined,
+    withoutSequenceParallel ? variant(job, 'recompute: none, sequence parallelism on', { recompute: 'none', sequenceParallel: true }) : undefined,
+    withoutSequenceParallel && p.recompute === 'full' && !p.flashAttention
+      ? variant(job, 'recompute: selective, sequence parallelism on', { recompute: 'selective', sequenceParallel: true })
+      : undefined,
   ]).filter((suggestion) => suggestion.estimate.memory.fits && suggestion.estimate.stepTimeS < current.stepTimeS);
   if (lighter.length === 0) return undefined;
   return {

@@ -1,14 +1,32 @@
-import { headDim, mlpInputMatrices, qkvWidth, type ModelShape } from './model.js';
+import {
+  attentionWidth, layerKindCounts, mlpInputMatrices, moeOf, qkvWidth, type LayerKind, type ModelShape,
+} from './model.js';
 import type { Recompute } from './plan.js';
 
-/** Matrix-multiply FLOPs of one layer's forward pass per token: projections, MLP and the two attention products. */
-export function layerForwardFlopsPerToken(model: ModelShape): number {
+/** Forward FLOPs of one MLP of width f per token. */
+const mlpFlopsPerToken = (model: ModelShape, f: number): number => 2 * model.hidden * f * mlpInputMatrices(model) + 2 * f * model.hidden;
+
+/** The two attention products per token, Q·Kᵀ and scores·V over the full s×s square, as Megatron counts them. */
+const attentionProductFlopsPerToken = (model: ModelShape): number => 4 * model.seqLength * attentionWidth(model);
+
+/**
+ * Matrix-multiply FLOPs of one layer's forward pass per token: projections, MLP and the two attention products.
+ * A MoE layer counts its router and the experts a token goes to (top-k routed plus shared), not the others.
+ */
+export function layerForwardFlopsPerToken(model: ModelShape, kind: LayerKind = 'dense'): number {
   const h = model.hidden;
-  const f = model.ffnHidden;
-  const projections = 2 * h * qkvWidth(model) + 2 * model.heads * headDim(model) * h;
-  const mlp = 2 * h * f * mlpInputMatrices(model) + 2 * f * h;
-  const attention = 4 * model.seqLength * model.heads * headDim(model); // Q·Kᵀ and scores·V over the full s×s square
-  return projections + mlp + attention;
+  const projections = 2 * h * qkvWidth(model) + 2 * attentionWidth(model) * h;
+  const moe = moeOf(model);
+  const mlp = kind === 'moe' && moe !== undefined
+    ? 2 * h * moe.experts + (moe.expertsPerToken + moe.sharedExperts) * mlpFlopsPerToken(model, moe.moeFfnHidden)
+    : mlpFlopsPerToken(model, model.ffnHidden);
+  return projections + mlp + attentionProductFlopsPerToken(model);
+}
+
+/** Forward FLOPs per token of all the transformer layers. */
+function layersForwardFlopsPerToken(model: ModelShape): number {
+  const kinds = layerKindCounts(model, 0, model.layers);
+  return kinds.dense * layerForwardFlopsPerToken(model, 'dense') + kinds.moe * layerForwardFlopsPerToken(model, 'moe');
 }
 
 /** The output projection to the vocabulary, forward, per token. */
@@ -20,7 +38,7 @@ export const logitsForwardFlopsPerToken = (model: ModelShape): number => 2 * mod
  */
 export function modelFlopsPerStep(model: ModelShape, sequences: number): number {
   const tokens = sequences * model.seqLength;
-  return 3 * tokens * (model.layers * layerForwardFlopsPerToken(model) + logitsForwardFlopsPerToken(model));
+  return 3 * tokens * (layersForwardFlopsPerToken(model) + logitsForwardFlopsPerToken(model));
 }
 
 /**
@@ -32,9 +50,7 @@ export function recomputeFlopsPerStep(
   model: ModelShape, sequences: number, recompute: Recompute, flashAttention: boolean,
 ): number {
   const tokens = sequences * model.seqLength;
-  if (recompute === 'full') return tokens * model.layers * layerForwardFlopsPerToken(model);
-  if (recompute === 'selective' && !flashAttention) {
-    return tokens * model.layers * 4 * model.seqLength * model.heads * headDim(model);
-  }
+  if (recompute === 'full') return tokens * layersForwardFlopsPerToken(model);
+  if (recompute === 'selective' && !flashAttention) return tokens * model.layers * attentionProductFlopsPerToken(model);
   return 0;
 }

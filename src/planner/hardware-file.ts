@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import type { Gpu } from './hardware.js';
 
+/** Largest figure a hardware file may give in its units (TFLOP/s, GiB, GB/s): a billion times today's chips. */
+const MAX_FIGURE = 1e12;
+
 /** A user-defined GPU as written in a hardware file: human units (TFLOP/s, GiB, GB/s). */
 const gpuEntry = z.strictObject({
   id: z.string().min(1),
@@ -36,17 +39,26 @@ export function parseHardware(text: string, source: string): Gpu[] {
     );
   }
   const entries = Array.isArray(parsed.data) ? parsed.data : 'gpus' in parsed.data ? parsed.data.gpus : [parsed.data];
-  return entries.map((entry) => ({
-    id: entry.id,
-    name: entry.name ?? entry.id,
-    peakBf16: entry.peakTflopsBf16 * 1e12,
-    ...(entry.peakTflopsFp8 === undefined ? {} : { peakFp8: entry.peakTflopsFp8 * 1e12 }),
-    memoryBytes: entry.memoryGiB * 2 ** 30,
-    memoryBandwidth: entry.memoryBandwidthGBs * 1e9,
-    intraNodeBandwidth: entry.intraNodeBandwidthGBs * 1e9,
-    gpusPerNode: entry.gpusPerNode,
-    interNodeBandwidth: entry.interNodeBandwidthGBs * 1e9,
-    gemmEfficiency: entry.gemmEfficiency,
-    sms: entry.sms,
-  }));
+  return entries.map((entry) => {
+    for (const key of ['peakTflopsBf16', 'peakTflopsFp8', 'memoryGiB', 'memoryBandwidthGBs', 'intraNodeBandwidthGBs', 'interNodeBandwidthGBs'] as const) {
+      const value = entry[key];
+      // Converted to FLOP/s or bytes, a figure near the largest double overflows and every result would be Infinity.
+      if (value !== undefined && value > MAX_FIGURE) {
+        throw new UsageError(`hardware file ${source}: GPU '${entry.id}' ${key} ${value} is beyond any real GPU; give a figure below ${MAX_FIGURE}`);
+      }
+    }
+    return {
+      id: entry.id,
+      name: entry.name ?? entry.id,
+      peakBf16: entry.peakTflopsBf16 * 1e12,
+      ...(entry.peakTflopsFp8 === undefined ? {} : { peakFp8: entry.peakTflopsFp8 * 1e12 }),
+      memoryBytes: entry.memoryGiB * 2 ** 30,
+      memoryBandwidth: entry.memoryBandwidthGBs * 1e9,
+      intraNodeBandwidth: entry.intraNodeBandwidthGBs * 1e9,
+      gpusPerNode: entry.gpusPerNode,
+      interNodeBandwidth: entry.interNodeBandwidthGBs * 1e9,
+      gemmEfficiency: entry.gemmEfficiency,
+      sms: entry.sms,
+    };
+  });
 }

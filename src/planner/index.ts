@@ -1,14 +1,22 @@
 /** The planner: from a model and a cluster to a hybrid-parallel plan, with memory and step time predicted. */
 export { gpuCatalogue, findGpu, peakFlops, type Gpu, type Precision } from './hardware.js';
 export { parseHardware } from './hardware-file.js';
-export { modelPresets, findPreset, totalParameters, layerParameters, type ModelShape } from './model.js';
-export { microbatchesPerStep, type Job, type ParallelPlan, type Recompute, type ZeroStage } from './plan.js';
+export {
+  modelPresets, findPreset, totalParameters, activeParameters, layerParameters, layerParameterParts, moeOf, isMoeLayer,
+  type LayerKind, type ModelShape, type MoeShape,
+} from './model.js';
+export {
+  microbatchesPerStep, contextParallelDegree, expertParallelDegree,
+  type ContextParallelCommunication, type Job, type ParallelPlan, type Recompute, type ZeroStage,
+} from './plan.js';
 export { modelFlopsPerStep, recomputeFlopsPerStep, layerForwardFlopsPerToken } from './flops.js';
 export {
-  activationBytesPerLayer, modelStateBytes, stageParameters, layersPerRank, type ActivationOptions,
+  activationBytesPerLayer, modelStateBytes, stageParameters, layersPerRank, layerSplit, rankShares, rankParameters,
+  type ActivationOptions, type RankShare, type StageParameters,
 } from './memory.js';
+export { EXPERT_LOAD_FACTOR, layerTimes, type LayerSettings } from './layer-time.js';
 export { pipelineShape, type PipelineShape } from './pipeline.js';
-export { estimate, type Estimate, type MemoryBreakdown, type TimeBreakdown } from './estimate.js';
+export { estimate, estimatePlanMemory, type Estimate, type MemoryBreakdown, type TimeBreakdown } from './estimate.js';
 export { jobFromConfig, parseEstimateConfig, parseModel, estimateConfigSchema, type EstimateConfig } from './config.js';
 export { searchPlans, type SearchRequest, type SearchResult } from './search.js';
 export { noPlanError, minimumCluster } from './infeasible.js';

@@ -19,7 +19,7 @@ export function minimumCluster(request: SearchRequest): { gpus: number; globalBa
   for (let scale = 2; request.gpus * scale <= MAX_GPUS; scale *= 2) {
     const gpus = request.gpus * scale;
     for (const globalBatchSize of [request.globalBatchSize, request.globalBatchSize * scale]) {
-      const result = searchPlans({ ...request, ...leanSettings, tp: undefined, pp: undefined, gpus, globalBatchSize });
+      const result = searchPlans({ ...request, ...leanSettings, tp: undefined, pp: undefined, cp: undefined, ep: undefined, gpus, globalBatchSize });
       if (result.plans.length > 0) return { gpus, globalBatchSize };
     }
   }
@@ -30,10 +30,7 @@ export function minimumCluster(request: SearchRequest): { gpus: number; globalBa
 export function noPlanError(request: SearchRequest, result: SearchResult): UsageError {
   const what = `${request.model.name} on ${request.gpus} × ${request.gpu.id} with global batch ${request.globalBatchSize}`;
   if (result.leanest === undefined) {
-    return new UsageError(
-      `no way to split ${what}: the global batch must be a multiple of the data-parallel degree ` +
-        `(gpus / (tp × pp)) and tp must divide the ${request.model.heads} heads; try a global batch that is a multiple of ${request.gpus}`,
-    );
+    return new UsageError(`no way to split ${what}: ${result.emptyBecause.join('; ')}`);
   }
   const leanest = result.leanest;
   const need = minimumCluster(request);

@@ -1,10 +1,16 @@
 import { flashSeconds, gemmSeconds, streamSeconds, type Device } from './kernels.js';
-import { hasDropout, headDim, mlpInputMatrices, qkvWidth, type ModelShape } from './model.js';
+import {
+  attentionWidth, hasDropout, headDim, mlpInputMatrices, moeOf, qkvWidth, type LayerKind, type ModelShape,
+} from './model.js';
 import type { Recompute } from './plan.js';
 
 export interface LayerSettings {
   readonly microBatchSize: number;
   readonly tp: number;
+  /** Context-parallel degree: each GPU holds seqLength / cp of every sequence. */
+  readonly cp: number;
+  /** Expert-parallel degree: each GPU holds experts / ep of a MoE layer's routed experts. */
+  readonly ep: number;
   readonly sequenceParallel: boolean;
   readonly recompute: Recompute;
   readonly flashAttention: boolean;
@@ -12,37 +18,70 @@ export interface LayerSettings {
   readonly gradientBytes: number;
 }
 
-/** Seconds one GPU spends on one layer for one micro-batch, by phase, without tensor-parallel communication. */
+/**
+ * The busiest expert-parallel rank receives this multiple of the mean routed tokens: the capacity factor 1.25 of
+ * GShard and the Switch Transformer (Fedus et al. 2021), which also bounds the imbalance a dropless router sees
+ * once its load-balancing loss has settled. Expert activations and expert compute are sized for it.
+ */
+export const EXPERT_LOAD_FACTOR = 1.25;
+
+/** Seconds one GPU spends on one layer for one micro-batch, by phase, without communication. */
 export interface LayerTimes {
   readonly forward: number;
   readonly backward: number;
   /** Forward work repeated before the backward by activation recomputation. */
   readonly recompute: number;
+  /** The attention core alone (forward and backward): what context parallelism's K/V exchange hides behind. */
+  readonly attentionForward: number;
+  readonly attentionBackward: number;
 }
 
-/** A GEMM with weights, as one GPU sees it after tensor splitting: tokens × k times k × n. */
+/** A GEMM with weights, as one GPU sees it after tensor splitting: m tokens × k times k × n, `batch` of them. */
 interface WeightGemm {
+  readonly m: number;
   readonly n: number;
   readonly k: number;
+  readonly batch: number;
 }
 
-function weightGemms(model: ModelShape, tp: number): WeightGemm[] {
+/** Tokens of one micro-batch on one GPU's slice of the sequence. */
+export const tokensPerGpu = (model: ModelShape, settings: LayerSettings): number =>
+  (settings.microBatchSize * model.seqLength) / settings.cp;
+
+/** An MLP of width f over `tokens`, split over t (column-parallel up and gate, row-parallel down). */
+const mlpGemms = (model: ModelShape, tokens: number, f: number, tp: number, batch = 1): WeightGemm[] => [
+  { m: tokens, n: (f * mlpInputMatrices(model)) / tp, k: model.hidden, batch },
+  { m: tokens, n: model.hidden, k: f / tp, batch },
+];
+
+function weightGemms(model: ModelShape, settings: LayerSettings, kind: LayerKind): WeightGemm[] {
   const h = model.hidden;
-  const f = model.ffnHidden;
-  return [
-    { n: qkvWidth(model) / tp, k: h }, // fused Q, K, V (column-parallel)
-    { n: h, k: (model.heads * headDim(model)) / tp }, // attention output (row-parallel)
-    { n: (f * mlpInputMatrices(model)) / tp, k: h }, // MLP up (and gate)
-    { n: h, k: f / tp }, // MLP down (row-parallel)
+  const tp = settings.tp;
+  const tokens = tokensPerGpu(model, settings);
+  const attention: WeightGemm[] = [
+    { m: tokens, n: qkvWidth(model) / tp, k: h, batch: 1 }, // fused Q, K, V (column-parallel)
+    { m: tokens, n: h, k: attentionWidth(model) / tp, batch: 1 }, // attention output (row-parallel)
   ];
+  const moe = moeOf(model);
+  if (kind === 'dense' || moe === undefined) return [...attention, ...mlpGemms(model, tokens, model.ffnHidden, tp)];
+  const shared = moe.sharedExperts > 0 ? mlpGemms(model, tokens, moe.sharedExperts * moe.moeFfnHidden, tp) : [];
+  const spTokens = settings.sequenceParallel ? tokens / tp : tokens;
+  const router: WeightGemm = { m: spTokens, n: moe.experts, k: h, batch: 1 };
+  // Each of this GPU's experts / ep experts gets the mean share of the expert-parallel group's routed tokens, times
+  // the load factor; its width is split over t like the dense MLP's (expert tensor parallelism = t).
+  const localExperts = moe.experts / settings.ep;
+  const tokensPerExpert = (tokens * moe.expertsPerToken * settings.ep * EXPERT_LOAD_FACTOR) / moe.experts;
+  return [...attention, ...shared, router, ...mlpGemms(model, tokensPerExpert, moe.moeFfnHidden, tp, localExperts)];
 }
 
 /**
- * Bytes the memory-bound kernels of one forward move, per token: norms, residual adds with bias and dropout,
- * the Q/K/V layout pass, the MLP activation, and (without flash attention) softmax and dropout over the scores.
- * Norms and residuals see the full hidden size unless sequence parallelism splits them over t.
+ * Bytes the memory-bound kernels of one forward move, per token of this GPU's slice: norms, residual adds with bias
+ * and dropout, the Q/K/V layout pass, the MLP activation, and (without flash attention) softmax and dropout over the
+ * scores; for a MoE layer the router's softmax and top-k, the permutation of tokens to experts and back, and the
+ * experts' activation function over the routed copies. Norms and residuals see the full hidden size unless sequence
+ * parallelism splits them over t.
  */
-function streamBytesPerToken(model: ModelShape, settings: LayerSettings): { bytes: number; kernels: number } {
+function streamBytesPerToken(model: ModelShape, settings: LayerSettings, kind: LayerKind): { bytes: number; kernels: number } {
   const h = model.hidden;
   const t = settings.tp;
   const replicatedShare = settings.sequenceParallel ? 1 / t : 1;
@@ -50,34 +89,43 @@ function streamBytesPerToken(model: ModelShape, settings: LayerSettings): { byte
   const norms = 2 * 8 * h; // two norms, read and write 16-bit
   const residuals = 2 * (12 * h + (dropout ? 2 * h : 0)); // (bias +) dropout + add: read two, write one (+ mask)
   const qkvLayout = (4 * qkvWidth(model)) / t;
-  const activation = ((model.architecture === 'llama' ? 6 : 4) * model.ffnHidden) / t;
+  const activationBytes = model.architecture === 'llama' ? 6 : 4; // per element of the MLP's width: read (two), write one
   const scores = settings.flashAttention ? 0 : ((dropout ? 9 : 4) * model.heads * model.seqLength) / t;
-  return {
-    bytes: (norms + residuals) * replicatedShare + qkvLayout + activation + scores,
-    kernels: 7 + (settings.flashAttention ? 0 : dropout ? 2 : 1),
-  };
+  const common = (norms + residuals) * replicatedShare + qkvLayout + scores;
+  const commonKernels = 6 + (settings.flashAttention ? 0 : dropout ? 2 : 1);
+  const moe = moeOf(model);
+  if (kind === 'dense' || moe === undefined) {
+    return { bytes: common + (activationBytes * model.ffnHidden) / t, kernels: commonKernels + 1 };
+  }
+  const routed = moe.expertsPerToken * EXPERT_LOAD_FACTOR;
+  const router = 8 * moe.experts * replicatedShare; // fp32 logits written, read by softmax and top-k
+  const permute = 2 * 2 * 2 * h * moe.expertsPerToken * replicatedShare; // copy out to experts and back, read + write
+  const experts = (activationBytes * (routed + moe.sharedExperts) * moe.moeFfnHidden) / t;
+  return { bytes: common + router + permute + experts, kernels: commonKernels + 6 };
 }
 
 /** The per-layer kernel times of one micro-batch on one GPU (Megatron-style tensor-parallel block). */
-export function layerTimes(model: ModelShape, device: Device, settings: LayerSettings): LayerTimes {
+export function layerTimes(model: ModelShape, device: Device, settings: LayerSettings, kind: LayerKind = 'dense'): LayerTimes {
   const t = settings.tp;
   const s = model.seqLength;
-  const tokens = settings.microBatchSize * s;
+  const tokens = tokensPerGpu(model, settings);
   const d = headDim(model);
   const headsPerGpu = (settings.microBatchSize * model.heads) / t;
 
   let forwardGemms = 0;
   let backwardGemms = 0;
-  for (const { n, k } of weightGemms(model, t)) {
-    forwardGemms += gemmSeconds(device, tokens, n, k);
-    backwardGemms += gemmSeconds(device, tokens, k, n); // input gradient
-    backwardGemms += gemmSeconds(device, k, n, tokens, 1, 2 * settings.gradientBytes); // weight gradient, accumulated
+  for (const { m, n, k, batch } of weightGemms(model, settings, kind)) {
+    forwardGemms += gemmSeconds(device, m, n, k, batch);
+    backwardGemms += gemmSeconds(device, m, k, n, batch); // input gradient
+    backwardGemms += gemmSeconds(device, k, n, m, batch, 2 * settings.gradientBytes); // weight gradient, accumulated
   }
 
   let attentionForward: number;
   let attentionBackward: number;
   if (settings.flashAttention) {
-    const causalFlops = 0.5 * 4 * s * s * d * headsPerGpu; // the kernel skips the masked half of the square
+    // The kernel skips the masked half of the square; with context parallelism each GPU takes 1/cp of the causal
+    // work (Megatron's load-balanced split of the sequence into 2·cp chunks).
+    const causalFlops = (0.5 * 4 * s * s * d * headsPerGpu) / settings.cp;
     attentionForward = flashSeconds(device, causalFlops, false);
     attentionBackward = flashSeconds(device, 2.5 * causalFlops, true); // recomputes scores, then four products
   } else {
@@ -87,7 +135,7 @@ export function layerTimes(model: ModelShape, device: Device, settings: LayerSet
       gemmSeconds(device, s, s, d, headsPerGpu) + gemmSeconds(device, s, d, s, headsPerGpu); // through scores·V
   }
 
-  const stream = streamBytesPerToken(model, settings);
+  const stream = streamBytesPerToken(model, settings, kind);
   const forwardStream = streamSeconds(device, tokens * stream.bytes, stream.kernels);
   const backwardStream = streamSeconds(device, 2 * tokens * stream.bytes, 2 * stream.kernels); // read saved + grads, write grads
 
@@ -97,12 +145,12 @@ export function layerTimes(model: ModelShape, device: Device, settings: LayerSet
   else if (settings.recompute === 'selective' && !settings.flashAttention) {
     recompute = attentionForward + streamSeconds(device, (tokens * (hasDropout(model) ? 9 : 4) * model.heads * s) / t, 2);
   }
-  return { forward, backward: backwardGemms + attentionBackward + backwardStream, recompute };
+  return { forward, backward: backwardGemms + attentionBackward + backwardStream, recompute, attentionForward, attentionBackward };
 }
 
 /** Output layer and loss on the last rank, one micro-batch: the vocabulary GEMM forward and backward, and the loss. */
 export function outputLayerTimes(model: ModelShape, device: Device, settings: LayerSettings): { forward: number; backward: number } {
-  const tokens = settings.microBatchSize * model.seqLength;
+  const tokens = tokensPerGpu(model, settings);
   const vocabShard = model.vocab / settings.tp;
   const loss = streamSeconds(device, tokens * 16 * vocabShard, 4); // fp32 softmax and cross-entropy, forward and back
   return {

@@ -3,6 +3,7 @@ import type { ModelShape } from './model.js';
 
 export type Recompute = 'none' | 'selective' | 'full';
 export type ZeroStage = 0 | 1 | 2 | 3;
+export type ContextParallelCommunication = 'ring' | 'all-to-all';
 
 /** How one run is cut up: the knobs the search turns and `estimate` evaluates. */
 export interface ParallelPlan {
@@ -10,11 +11,20 @@ export interface ParallelPlan {
   readonly tp: number;
   /** Pipeline-parallel degree p (ranks in a pipeline). */
   readonly pp: number;
-  /** Data-parallel degree d; gpus = t·p·d. */
+  /** Data-parallel degree d; gpus = t·p·c·d. */
   readonly dp: number;
+  /** Context-parallel degree c: each sequence split over c GPUs along its length (1 when absent). */
+  readonly cp?: number;
+  /** How context parallelism exchanges keys and values: a ring of K/V blocks behind the attention, or all-to-alls
+   * of Q, K, V and the output (DeepSpeed-Ulysses, Megatron's a2a); ring when absent. */
+  readonly cpCommunication?: ContextParallelCommunication;
+  /** Expert-parallel degree e: a MoE layer's experts divided over e GPUs of the data- and context-parallel ranks (1 when absent). */
+  readonly ep?: number;
   readonly microBatchSize: number;
   /** Sequences per optimizer step across the whole cluster. */
   readonly globalBatchSize: number;
+  /** Layers on each pipeline rank, [pp]; Megatron's split (ceil(L/p) on each, the rest on the last) when absent. */
+  readonly layersPerStage?: readonly number[];
   /** Model chunks per pipeline rank v (interleaving); 1 for plain schedules. */
   readonly virtualStages: number;
   /** A schedule name of the schedule engine (e.g. 1f1b, gpipe, interleaved-1f1b). */
@@ -38,6 +48,11 @@ export interface Job {
   /** Gradients kept (and reduced) in fp32 instead of 16-bit: 18 instead of 16 bytes per parameter. */
   readonly fp32Gradients: boolean;
 }
+
+/** The context-parallel degree (1 when the plan does not set it). */
+export const contextParallelDegree = (parallel: ParallelPlan): number => parallel.cp ?? 1;
+/** The expert-parallel degree (1 when the plan does not set it). */
+export const expertParallelDegree = (parallel: ParallelPlan): number => parallel.ep ?? 1;
 
 /** Micro-batches each pipeline processes per step. */
 export const microbatchesPerStep = (parallel: ParallelPlan): number =>

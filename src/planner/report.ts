@@ -2,7 +2,9 @@ import type { Estimate } from './estimate.js';
 import { describeEffect, type Explanation } from './explain.js';
 import type { EstimateConfig } from './config.js';
 import { gpuCatalogue } from './hardware.js';
-import type { Job } from './plan.js';
+import { EXPERT_LOAD_FACTOR } from './layer-time.js';
+import { activeParameters, moeOf, totalParameters } from './model.js';
+import { contextParallelDegree, expertParallelDegree, type Job } from './plan.js';
 
 const GiB = 2 ** 30;
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
@@ -18,13 +20,9 @@ function networkOverride(job: Job): { interNodeBandwidthGBs?: number } {
 export function configOf(job: Job): EstimateConfig {
   const { model, parallel } = job;
   return {
-    model: {
-      name: model.name, architecture: model.architecture, layers: model.layers, hidden: model.hidden, heads: model.heads,
-      kvHeads: model.kvHeads, ffnHidden: model.ffnHidden, seqLength: model.seqLength, vocab: model.vocab,
-      tiedEmbeddings: model.tiedEmbeddings,
-    },
+    model: { ...model },
     cluster: { gpu: job.gpu.id, gpus: job.gpus, ...networkOverride(job) },
-    parallel: { ...parallel },
+    parallel: { ...parallel, cp: contextParallelDegree(parallel), ep: expertParallelDegree(parallel) },
     precision: job.precision,
     fp32Gradients: job.fp32Gradients,
   };
@@ -47,6 +45,12 @@ export function estimateJson(estimate: Estimate): Record<string, unknown> {
     },
     fits: memory.fits,
     worstRank: memory.worstRank,
+    worstRankIndex: memory.worstRankIndex,
+    tp: estimate.job.parallel.tp,
+    pp: estimate.job.parallel.pp,
+    cp: contextParallelDegree(estimate.job.parallel),
+    ep: expertParallelDegree(estimate.job.parallel),
+    dp: estimate.job.parallel.dp,
     stepTimeS: round(estimate.stepTimeS, 6),
     tokensPerS: round(estimate.tokensPerS, 1),
     tflopsPerGpu: round(estimate.tflopsPerGpu, 2),
@@ -56,6 +60,8 @@ export function estimateJson(estimate: Estimate): Record<string, unknown> {
     timeS: {
       compute: round(time.compute, 6),
       tensorParallel: round(time.tensorParallel, 6),
+      contextParallel: round(time.contextParallel, 6),
+      expertParallel: round(time.expertParallel, 6),
       pipelineSends: round(time.pipelineSends, 6),
       bubble: round(time.bubble, 6),
       dataParallel: round(time.dataParallel, 6),
@@ -67,12 +73,39 @@ export function estimateJson(estimate: Estimate): Record<string, unknown> {
 const pad = (text: string, width: number): string => text.padStart(width);
 const gib = (bytes: number): string => (bytes / GiB).toFixed(1);
 
-/** One line naming the plan: t, p, d, v, micro-batch, schedule, recomputation, ZeRO. */
+/** One line naming the plan: t, p, c, e, d, v, micro-batch, schedule, recomputation, ZeRO. */
 export function describePlan(job: Job): string {
   const p = job.parallel;
+  const cp = contextParallelDegree(p);
+  const ep = expertParallelDegree(p);
+  const context = cp > 1 ? ` c=${cp}` : '';
+  const experts = ep > 1 ? ` e=${ep}` : '';
   const chunks = p.virtualStages > 1 ? ` v=${p.virtualStages}` : '';
-  return `t=${p.tp} p=${p.pp} d=${p.dp}${chunks} b=${p.microBatchSize} ${p.pp > 1 ? p.schedule : 'no pipeline'}, ` +
-    `recompute ${p.recompute}, ZeRO-${p.zero}${p.sequenceParallel && p.tp > 1 ? ', sequence parallel' : ''}`;
+  const split = p.layersPerStage === undefined ? '' : ` layers ${p.layersPerStage.join('/')}`;
+  return `t=${p.tp} p=${p.pp}${context}${experts} d=${p.dp}${chunks} b=${p.microBatchSize} ${p.pp > 1 ? p.schedule : 'no pipeline'}${split}, ` +
+    `recompute ${p.recompute}, ZeRO-${p.zero}${p.sequenceParallel && p.tp > 1 ? ', sequence parallel' : ''}` +
+    (cp > 1 ? `, ${p.cpCommunication ?? 'ring'} context parallel` : '');
+}
+
+/** For a MoE model: its size, what one token uses, and the load the expert memory and time are sized for. */
+function expertsLine(job: Job): string[] {
+  const moe = moeOf(job.model);
+  if (moe === undefined) return [];
+  const billions = (count: number): string => `${(count / 1e9).toFixed(1)}B`;
+  return [
+    `experts: ${moe.experts} routed (top-${moe.expertsPerToken})${moe.sharedExperts > 0 ? ` + ${moe.sharedExperts} shared` : ''}, ` +
+      `${billions(totalParameters(job.model))} parameters, ${billions(activeParameters(job.model))} active per token; ` +
+      `${moe.experts / expertParallelDegree(job.parallel)} experts per GPU; expert activations and compute sized for ` +
+      `${EXPERT_LOAD_FACTOR}× the mean load (routing imbalance headroom)`,
+  ];
+}
+
+/** Which pipeline rank the memory figures are for. */
+function worstRankName(estimate: Estimate): string {
+  const { memory, job } = estimate;
+  if (job.parallel.pp === 1) return 'every GPU holds the whole depth';
+  if (memory.worstRank === 'middle') return `pipeline rank ${memory.worstRankIndex} of 0…${job.parallel.pp - 1}, the fullest`;
+  return `${memory.worstRank} pipeline rank, the fullest`;
 }
 
 /** The human-readable estimate: plan, memory breakdown, time breakdown, throughput. */
@@ -82,8 +115,9 @@ export function formatEstimate(estimate: Estimate): string {
   return [
     `${job.model.name} on ${job.gpus} × ${job.gpu.id} (${job.precision}), global batch ${job.parallel.globalBatchSize} × ${job.model.seqLength} tokens`,
     `plan: ${describePlan(job)}; ${estimate.microbatches} micro-batches per step`,
+    ...expertsLine(job),
     '',
-    `memory per GPU (${memory.worstRank} pipeline rank, the fuller one)`,
+    `memory per GPU (${worstRankName(estimate)})`,
     `  weights      ${pad(gib(memory.weights), 8)} GiB`,
     `  gradients    ${pad(gib(memory.gradients), 8)} GiB`,
     `  optimizer    ${pad(gib(memory.optimizer), 8)} GiB`,
@@ -91,9 +125,11 @@ export function formatEstimate(estimate: Estimate): string {
     `  headroom     ${pad(gib(memory.headroom), 8)} GiB  (workspaces 1 GiB + 10% fragmentation)`,
     `  total        ${pad(gib(memory.total), 8)} GiB  of ${gib(memory.capacity)} GiB: ${memory.fits ? 'fits' : 'DOES NOT FIT'}`,
     '',
-    'time per step',
+    'time per step                 share of the step',
     `  compute          ${share(time.compute)}`,
     `  tensor-parallel  ${share(time.tensorParallel)}`,
+    ...(contextParallelDegree(job.parallel) > 1 ? [`  context-parallel ${share(time.contextParallel)}`] : []),
+    ...(expertParallelDegree(job.parallel) > 1 ? [`  expert-parallel  ${share(time.expertParallel)}`] : []),
     `  pipeline sends   ${share(time.pipelineSends)}`,
     `  bubble           ${share(time.bubble)}`,
     `  data-parallel    ${share(time.dataParallel)}`,
@@ -101,24 +137,29 @@ export function formatEstimate(estimate: Estimate): string {
     `  step             ${time.step.toFixed(3).padStart(9)} s`,
     '',
     `throughput: ${Math.round(estimate.tokensPerS).toLocaleString('en-US')} tokens/s, ${estimate.tflopsPerGpu.toFixed(1)} TFLOP/s per GPU ` +
-      `(with recomputation), MFU ${(100 * estimate.mfu).toFixed(1)}%, bubble ${(100 * estimate.bubbleFraction).toFixed(1)}%`,
+      `(with recomputation), MFU ${(100 * estimate.mfu).toFixed(1)}%` +
+      (job.parallel.pp > 1
+        ? `; the schedule idles ${(100 * estimate.bubbleFraction).toFixed(1)}% of the pipeline phase on its worst rank (the bubble fraction)`
+        : ''),
   ].join('\n');
 }
 
 /** The ranked plans as a table with memory and time breakdowns. */
 export function formatPlanTable(plans: readonly Estimate[]): string {
   const header = [
-    '#', 'tp', 'pp', 'dp', 'v', 'mb', 'schedule', 'recompute', 'zero',
-    'mem GiB', 'w+g+o', 'act', 'step s', 'compute', 'tp comm', 'bubble', 'dp comm', 'MFU', 'TFLOP/s',
+    '#', 'tp', 'pp', 'cp', 'ep', 'dp', 'v', 'mb', 'schedule', 'recompute', 'zero',
+    'mem GiB', 'w+g+o', 'act', 'step s', 'compute', 'tp comm', 'cp+ep comm', 'bubble', 'dp comm', 'MFU', 'TFLOP/s',
   ];
   const rows = plans.map((e, i) => {
     const p = e.job.parallel;
     const m = e.memory;
     const t = e.time;
     return [
-      `${i + 1}`, `${p.tp}`, `${p.pp}`, `${p.dp}`, `${p.virtualStages}`, `${p.microBatchSize}`, p.pp > 1 ? p.schedule : '-',
+      `${i + 1}`, `${p.tp}`, `${p.pp}`, `${contextParallelDegree(p)}${p.cpCommunication === 'all-to-all' ? ' a2a' : ''}`,
+      `${expertParallelDegree(p)}`, `${p.dp}`, `${p.virtualStages}`, `${p.microBatchSize}`, p.pp > 1 ? p.schedule : '-',
       p.recompute, `${p.zero}`, gib(m.total), gib(m.weights + m.gradients + m.optimizer), gib(m.activations),
-      e.stepTimeS.toFixed(3), t.compute.toFixed(3), t.tensorParallel.toFixed(3), t.bubble.toFixed(3),
+      e.stepTimeS.toFixed(3), t.compute.toFixed(3), t.tensorParallel.toFixed(3), (t.contextParallel + t.expertParallel).toFixed(3),
+      t.bubble.toFixed(3),
       t.dataParallel.toFixed(3), `${(100 * e.mfu).toFixed(1)}%`, e.tflopsPerGpu.toFixed(0),
     ];
   });

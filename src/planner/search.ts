@@ -1,10 +1,11 @@
 import { UsageError } from '../errors.js';
 import { scheduleNames } from '../schedule/index.js';
 import { defaultFp32Gradients } from './config.js';
-import { estimate, type Estimate } from './estimate.js';
+import { estimate, estimatePlanMemory, type Estimate, type MemoryBreakdown } from './estimate.js';
 import type { Gpu, Precision } from './hardware.js';
-import type { ModelShape } from './model.js';
-import type { Job, ParallelPlan, Recompute, ZeroStage } from './plan.js';
+import { moeOf, type ModelShape } from './model.js';
+import type { ContextParallelCommunication, Job, ParallelPlan, Recompute, ZeroStage } from './plan.js';
+import { SearchFunnel } from './search-funnel.js';
 
 export interface SearchRequest {
   readonly model: ModelShape;
@@ -18,6 +19,8 @@ export interface SearchRequest {
   /** Restrict a dimension to the listed values; absent means every value that fits the model and cluster. */
   readonly tp?: readonly number[];
   readonly pp?: readonly number[];
+  readonly cp?: readonly number[];
+  readonly ep?: readonly number[];
   readonly schedules?: readonly string[];
   readonly recompute?: readonly Recompute[];
   readonly zero?: readonly ZeroStage[];
@@ -37,6 +40,8 @@ export interface SearchResult {
   /** Configurations evaluated and how many of them fit in memory. */
   readonly considered: number;
   readonly feasible: number;
+  /** When nothing could be evaluated: the rules that removed the last candidates, in words. */
+  readonly emptyBecause: readonly string[];
 }
 
 const divisors = (n: number): number[] => {
@@ -46,19 +51,30 @@ const divisors = (n: number): number[] => {
 };
 
 /** Every schedule the engine offers except the sequential reference, with its chunk counts for this model. */
-function scheduleChoices(request: SearchRequest, pp: number, microbatches: number): { schedule: string; chunks: number }[] {
+function scheduleChoices(
+  request: SearchRequest, pp: number, microbatches: number, funnel: SearchFunnel,
+): { schedule: string; chunks: number }[] {
   if (pp === 1) return [{ schedule: '1f1b', chunks: 1 }];
   const layers = request.model.layers;
   const names = request.schedules ?? scheduleNames.filter((name) => name !== 'naive');
   const choices: { schedule: string; chunks: number }[] = [];
   for (const schedule of names) {
     if (schedule === 'interleaved-1f1b') {
-      if (microbatches % pp !== 0) continue;
-      for (let chunks = 2; pp * chunks <= layers; chunks++) {
-        if (layers % (pp * chunks) === 0) choices.push({ schedule, chunks });
+      if (microbatches % pp !== 0) {
+        funnel.reject('schedule', `interleaved-1f1b needs the micro-batch count to be a multiple of pp (${microbatches} micro-batches on pp ${pp})`);
+        continue;
       }
+      let found = false;
+      for (let chunks = 2; pp * chunks <= layers; chunks++) {
+        if (layers % (pp * chunks) === 0) {
+          choices.push({ schedule, chunks });
+          found = true;
+        }
+      }
+      if (!found) funnel.reject('schedule', `interleaved-1f1b needs the ${layers} layers to split into pp × v equal chunks (pp ${pp})`);
     } else if (schedule === 'zb-v') {
       if (layers % (2 * pp) === 0) choices.push({ schedule, chunks: 2 });
+      else funnel.reject('schedule', `zb-v needs the ${layers} layers to split into 2 × pp equal chunks (pp ${pp})`);
     } else {
       choices.push({ schedule, chunks: 1 });
     }
@@ -78,56 +94,128 @@ function checkRequest(request: SearchRequest): void {
   }
 }
 
+/** Tensor-parallel degrees that divide the cluster and every width t splits. */
+function tensorDegrees(request: SearchRequest, funnel: SearchFunnel): number[] {
+  const { model, gpus } = request;
+  const moe = moeOf(model);
+  const widths = `the ${gpus} GPUs, the ${model.heads} heads, the ${model.kvHeads} key/value heads and the FFN width ${model.ffnHidden}` +
+    (moe === undefined ? '' : ` and the expert FFN width ${moe.moeFfnHidden}`);
+  const divides = (t: number): boolean => gpus % t === 0 && model.heads % t === 0 && model.kvHeads % t === 0 &&
+    model.ffnHidden % t === 0 && (moe === undefined || moe.moeFfnHidden % t === 0);
+  return (request.tp ?? divisors(gpus)).filter((t) => funnel.keep('tp', divides(t), `tp ${t} must divide ${widths}`));
+}
+
+/** Pipeline degrees that divide what t leaves and give every rank at least one layer. */
+function pipelineDegrees(request: SearchRequest, tp: number, funnel: SearchFunnel): number[] {
+  const { model } = request;
+  const rest = request.gpus / tp;
+  return (request.pp ?? divisors(rest)).filter((p) => {
+    const divides = funnel.keep('pp', rest % p === 0, `pp ${p} must divide the ${rest} GPUs left by tp ${tp}`);
+    const layered = funnel.keep(
+      'pp', p <= model.layers && model.layers - (p - 1) * Math.ceil(model.layers / p) >= 1,
+      `pp ${p} is more pipeline stages than the ${model.layers} layers can fill with at least one layer each`,
+    );
+    return divides && layered;
+  });
+}
+
+/** Context-parallel degrees: dividing what t and p leave, the sequence into 2·c chunks, with flash attention. */
+function contextDegrees(request: SearchRequest, tp: number, pp: number, funnel: SearchFunnel): number[] {
+  const rest = request.gpus / (tp * pp);
+  const seq = request.model.seqLength;
+  const flash = request.flashAttention ?? true;
+  return (request.cp ?? divisors(rest)).filter((c) => {
+    if (c === 1) return true;
+    const divides = funnel.keep('cp', rest % c === 0, `cp ${c} must divide the ${rest} GPUs left by tp ${tp} and pp ${pp}`);
+    const splits = funnel.keep('cp', seq % (2 * c) === 0, `cp ${c} needs the sequence length ${seq} to be a multiple of 2 × cp`);
+    const blockwise = funnel.keep('cp', flash, `cp ${c} needs flash attention (the search was given --no-flash-attention)`);
+    return divides && splits && blockwise;
+  });
+}
+
+/** Expert-parallel degrees dividing the experts and the d·c ranks; only 1 for a dense model. */
+function expertDegrees(request: SearchRequest, replicas: number, funnel: SearchFunnel): number[] {
+  const moe = moeOf(request.model);
+  const candidates = request.ep ?? (moe === undefined ? [1] : divisors(replicas));
+  return candidates.filter((e) => {
+    if (e === 1) return true;
+    if (!funnel.keep('ep', moe !== undefined, `ep ${e} needs a mixture-of-experts model; ${request.model.name} is dense`)) return false;
+    const experts = funnel.keep('ep', moe!.experts % e === 0, `ep ${e} must divide the ${moe!.experts} experts`);
+    const ranks = funnel.keep('ep', replicas % e === 0, `ep ${e} must divide dp × cp = ${replicas}`);
+    return experts && ranks;
+  });
+}
+
+/** Ring and, where c divides the heads each tensor-parallel rank holds, all-to-all. */
+function contextCommunications(request: SearchRequest, tp: number, cp: number): (ContextParallelCommunication | undefined)[] {
+  if (cp === 1) return [undefined];
+  const { heads, kvHeads } = request.model;
+  return (heads / tp) % cp === 0 && (kvHeads / tp) % cp === 0 ? ['ring', 'all-to-all'] : ['ring'];
+}
+
 /** Every configuration that divides the cluster and the model, each estimated; the `top` fastest that fit. */
 export function searchPlans(request: SearchRequest): SearchResult {
   checkRequest(request);
   const { model, gpus, globalBatchSize } = request;
   const top = request.top ?? 5;
   const precision = request.precision ?? 'bf16';
+  const funnel = new SearchFunnel();
   const kept: Estimate[] = [];
   let considered = 0;
   let feasible = 0;
-  let leanest: Estimate | undefined;
-  const tensorDegrees = (request.tp ?? divisors(gpus)).filter(
-    (t) => gpus % t === 0 && model.heads % t === 0 && model.kvHeads % t === 0 && model.ffnHidden % t === 0,
-  );
-  for (const tp of tensorDegrees) {
-    const pipelineDegrees = (request.pp ?? divisors(gpus / tp)).filter(
-      (p) => (gpus / tp) % p === 0 && p <= model.layers && model.layers - (p - 1) * Math.ceil(model.layers / p) >= 1,
-    );
-    for (const pp of pipelineDegrees) {
-      const dp = gpus / (tp * pp);
-      if (globalBatchSize % dp !== 0) continue;
-      const perPipeline = globalBatchSize / dp;
-      for (const microBatchSize of divisors(perPipeline).filter((b) => b <= (request.maxMicroBatchSize ?? 16))) {
-        const microbatches = perPipeline / microBatchSize;
-        for (const { schedule, chunks } of scheduleChoices(request, pp, microbatches)) {
-          for (const recompute of request.recompute ?? recomputeChoices(request)) {
-            for (const zero of request.zero ?? ([0, 1, 2, 3] as const)) {
-              if (zero > 0 && dp === 1) continue; // nothing to shard over
-              const parallel: ParallelPlan = {
-                tp, pp, dp, microBatchSize, globalBatchSize, virtualStages: chunks, schedule, recompute,
-                sequenceParallel: (request.sequenceParallel ?? true) && tp > 1, zero,
-                flashAttention: request.flashAttention ?? true,
-                overlapGradReduce: request.overlapGradReduce ?? true,
-              };
-              const job: Job = {
-                model, gpu: request.gpu, gpus, parallel,
-                precision, fp32Gradients: request.fp32Gradients ?? defaultFp32Gradients(precision),
-              };
-              considered++;
-              const result = estimate(job);
-              if (leanest === undefined || result.memory.total < leanest.memory.total) leanest = result;
-              if (!result.memory.fits) continue;
-              feasible++;
-              insertFastest(kept, result, top);
+  let leanest: { job: Job; memory: MemoryBreakdown } | undefined;
+  const maxMicroBatch = request.maxMicroBatchSize ?? 16;
+  for (const tp of tensorDegrees(request, funnel)) {
+    for (const pp of pipelineDegrees(request, tp, funnel)) {
+      for (const cp of contextDegrees(request, tp, pp, funnel)) {
+        const dp = gpus / (tp * pp * cp);
+        if (!funnel.keep('batch', globalBatchSize % dp === 0,
+          `the global batch ${globalBatchSize} must be a multiple of the data-parallel degree gpus / (tp × pp × cp) = ${dp}`)) continue;
+        const perPipeline = globalBatchSize / dp;
+        const microBatchSizes = divisors(perPipeline).filter((b) => b <= maxMicroBatch);
+        for (const microBatchSize of microBatchSizes) {
+          const microbatches = perPipeline / microBatchSize;
+          for (const { schedule, chunks } of scheduleChoices(request, pp, microbatches, funnel)) {
+            for (const recompute of request.recompute ?? recomputeChoices(request)) {
+              for (const zero of request.zero ?? ([0, 1, 2, 3] as const)) {
+                if (!funnel.keep('zero', zero === 0 || dp * cp > 1, `ZeRO-${zero} needs more than one data-parallel replica to shard over`)) continue;
+                for (const ep of expertDegrees(request, dp * cp, funnel)) {
+                  for (const cpCommunication of contextCommunications(request, tp, cp)) {
+                    const parallel: ParallelPlan = {
+                      tp, pp, dp, microBatchSize, globalBatchSize, virtualStages: chunks, schedule, recompute,
+                      sequenceParallel: (request.sequenceParallel ?? true) && tp > 1, zero,
+                      flashAttention: request.flashAttention ?? true,
+                      overlapGradReduce: request.overlapGradReduce ?? true,
+                      ...(cp > 1 ? { cp, cpCommunication } : {}),
+                      ...(ep > 1 ? { ep } : {}),
+                    };
+                    if (ep > 1 && tp > 1 && !parallel.sequenceParallel) {
+                      funnel.reject('ep', `ep ${ep} with tp ${tp} needs sequence parallelism`);
+                      continue;
+                    }
+                    const job: Job = {
+                      model, gpu: request.gpu, gpus, parallel,
+                      precision, fp32Gradients: request.fp32Gradients ?? defaultFp32Gradients(precision),
+                    };
+                    considered++;
+                    const memory = estimatePlanMemory(job);
+                    if (leanest === undefined || memory.total < leanest.memory.total) leanest = { job, memory };
+                    if (!memory.fits) continue;
+                    feasible++;
+                    insertFastest(kept, estimate(job), top);
+                  }
+                }
+              }
             }
           }
         }
       }
     }
   }
-  return { plans: kept, leanest, considered, feasible };
+  return {
+    plans: kept, leanest: leanest === undefined ? undefined : estimate(leanest.job), considered, feasible,
+    emptyBecause: considered === 0 ? funnel.lastRules() : [],
+  };
 }
 
 /** Keeps `list` sorted by step time and at most `limit` long. */

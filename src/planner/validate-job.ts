@@ -1,31 +1,83 @@
 import { UsageError } from '../errors.js';
-import { validateModel } from './model.js';
-import { microbatchesPerStep, type Job } from './plan.js';
+import { moeOf, validateModel, type ModelShape } from './model.js';
+import { contextParallelDegree, expertParallelDegree, microbatchesPerStep, type Job } from './plan.js';
 
 const positiveInteger = (what: string, value: number): void => {
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`${what} must be a positive integer, got ${value}`);
 };
 
+/** Checks the context- and expert-parallel degrees against the model and the other degrees. */
+function validateContextAndExperts(job: Job): void {
+  const { model, parallel } = job;
+  const cp = contextParallelDegree(parallel);
+  const ep = expertParallelDegree(parallel);
+  if (cp > 1) {
+    if (model.seqLength % (2 * cp) !== 0) {
+      throw new UsageError(
+        `cp ${cp} needs the sequence length (${model.seqLength}) to be a multiple of 2 × cp = ${2 * cp}: each GPU takes two of 2·cp chunks to balance the causal attention`,
+      );
+    }
+    if (!parallel.flashAttention) {
+      throw new UsageError('context parallelism computes attention block by block and needs flashAttention: true');
+    }
+    if (parallel.cpCommunication === 'all-to-all' && ((model.heads / parallel.tp) % cp !== 0 || (model.kvHeads / parallel.tp) % cp !== 0)) {
+      throw new UsageError(
+        `all-to-all context parallelism splits the heads over cp: cp ${cp} must divide the heads (${model.heads}) and key/value heads (${model.kvHeads}) per tensor-parallel rank; use cpCommunication "ring"`,
+      );
+    }
+  }
+  const moe = moeOf(model);
+  if (ep > 1) {
+    if (moe === undefined) throw new UsageError(`ep ${ep} needs a mixture-of-experts model (model.experts); use ep 1 for a dense model`);
+    if (moe.experts % ep !== 0) throw new UsageError(`ep ${ep} must divide the ${moe.experts} experts`);
+    if ((parallel.dp * cp) % ep !== 0) {
+      throw new UsageError(`ep ${ep} must divide dp × cp = ${parallel.dp * cp}: expert parallelism splits the experts over data- and context-parallel ranks`);
+    }
+    if (parallel.tp > 1 && !parallel.sequenceParallel) {
+      throw new UsageError('expert parallelism with tp > 1 needs sequence parallelism (sequenceParallel: true), as in Megatron-LM');
+    }
+  }
+}
+
+/** Models already checked: the search estimates one model thousands of times. */
+const validModels = new WeakSet<ModelShape>();
+
 /** Checks that a job can run as described; each UsageError says what is wrong and what would be right. */
 export function validateJob(job: Job): void {
   const { model, parallel } = job;
-  validateModel(model);
+  if (!validModels.has(model)) validModels.add(validateModel(model));
   positiveInteger('cluster.gpus', job.gpus);
   for (const key of ['tp', 'pp', 'dp', 'microBatchSize', 'globalBatchSize', 'virtualStages'] as const) {
     positiveInteger(`parallel.${key}`, parallel[key]);
   }
+  if (parallel.cp !== undefined) positiveInteger('parallel.cp', parallel.cp);
+  if (parallel.ep !== undefined) positiveInteger('parallel.ep', parallel.ep);
   const { tp, pp, dp } = parallel;
-  if (tp * pp * dp !== job.gpus) {
-    throw new UsageError(`tp × pp × dp must equal the GPU count: ${tp} × ${pp} × ${dp} = ${tp * pp * dp}, not ${job.gpus}`);
+  const cp = contextParallelDegree(parallel);
+  if (tp * pp * cp * dp !== job.gpus) {
+    const [names, values] = cp > 1 ? ['tp × pp × cp × dp', `${tp} × ${pp} × ${cp} × ${dp}`] : ['tp × pp × dp', `${tp} × ${pp} × ${dp}`];
+    throw new UsageError(`${names} must equal the GPU count: ${values} = ${tp * pp * cp * dp}, not ${job.gpus}`);
   }
   if (model.heads % tp !== 0 || model.kvHeads % tp !== 0 || model.ffnHidden % tp !== 0) {
     throw new UsageError(
       `tp ${tp} must divide the heads (${model.heads}), key/value heads (${model.kvHeads}) and FFN width (${model.ffnHidden})`,
     );
   }
-  if (pp > model.layers || model.layers - (pp - 1) * Math.ceil(model.layers / pp) < 1) {
+  const moe = moeOf(model);
+  if (moe !== undefined && moe.moeFfnHidden % tp !== 0) {
+    throw new UsageError(`tp ${tp} must divide the expert FFN width (${moe.moeFfnHidden})`);
+  }
+  if (parallel.layersPerStage !== undefined) {
+    const split = parallel.layersPerStage;
+    if (split.length !== pp || split.some((layers) => !Number.isInteger(layers) || layers < 1)) {
+      throw new UsageError(`parallel.layersPerStage must list ${pp} positive layer counts, one per pipeline rank, got [${split.join(', ')}]`);
+    }
+    const total = split.reduce((sum, layers) => sum + layers, 0);
+    if (total !== model.layers) throw new UsageError(`parallel.layersPerStage adds up to ${total} layers, not the model's ${model.layers}`);
+  } else if (pp > model.layers || model.layers - (pp - 1) * Math.ceil(model.layers / pp) < 1) {
     throw new UsageError(`pp ${pp} cannot split ${model.layers} layers with at least one layer per rank; use a smaller pp`);
   }
+  validateContextAndExperts(job);
   const sequencesPerPipeline = parallel.microBatchSize * dp;
   if (parallel.globalBatchSize % sequencesPerPipeline !== 0) {
     throw new UsageError(

@@ -88,6 +88,48 @@ test('bad input exits 2 with one line naming the mistake', () => {
   }
 });
 
+test('a search left with nothing names the rule that removed the last candidates', () => {
+  const plan = (...extra: string[]) => run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', ...extra);
+  const cases: [string[], RegExp][] = [
+    [['--tp', '3'], /tp 3 must divide the 64 GPUs, the 64 heads, the 8 key\/value heads/],
+    [['--tp', '16'], /tp 16 must divide .*the 8 key\/value heads/],
+    [['--pp', '128'], /pp 128 is more pipeline stages than the 80 layers/],
+    [['--tp', '8', '--pp', '8', '--zero', '2,3'], /ZeRO-2 needs more than one data-parallel replica/],
+    [['--ep', '2'], /ep 2 needs a mixture-of-experts model; llama3-70b is dense/],
+  ];
+  for (const [args, message] of cases) {
+    const result = plan(...args);
+    assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.doesNotMatch(result.stderr, /multiple of 64/);
+  }
+});
+
+test('plan --json rows carry cp and ep; gradients are fp32 unless --no-fp32-gradients', () => {
+  const base = ['plan', '--model', 'mixtral-8x7b', '--gpu', 'h100-sxm', '--gpus', '16', '--global-batch', '64', '--tp', '1', '--pp', '1', '--zero', '2', '--top', '1', '--json'];
+  const rows = (...extra: string[]) => {
+    const result = run(...base, ...extra);
+    assert.equal(result.status, 0, result.stderr);
+    return (JSON.parse(result.stdout) as { plans: Record<string, unknown>[] }).plans;
+  };
+  const [plan] = rows('--ep', '8', '--cp', '1');
+  assert.equal(plan!['ep'], 8);
+  assert.equal(plan!['cp'], 1);
+  assert.equal((plan!['config'] as { parallel: { ep: number } }).parallel.ep, 8);
+  const gradients = (row: Record<string, unknown>) => (row['memoryGiB'] as { gradients: number }).gradients;
+  const [sixteenBit] = rows('--ep', '8', '--cp', '1', '--no-fp32-gradients');
+  assert.ok(Math.abs(gradients(plan!) / gradients(sixteenBit!) - 2) < 1e-3);
+  const help = run('plan', '--help').stdout.replace(/\s+/g, ' ');
+  assert.match(help, /--fp32-gradients keep and reduce gradients in fp32 \(18 bytes per parameter; the default for bf16 and fp8\)/);
+});
+
+test('the summary and the time table name their bubble figures apart', () => {
+  const result = run('estimate', '--config', writeJson('bubble.json', { ...config, parallel: { ...config.parallel, globalBatchSize: 16 } }));
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /time per step +share of the step/);
+  assert.match(result.stdout, /the schedule idles \d+\.\d% of the pipeline phase on its worst rank \(the bubble fraction\)/);
+});
+
 test('a GPU from a hardware file can be planned on', () => {
   const hardware = writeJson('gpu.json', {
     id: 'my-gpu', peakTflopsBf16: 500, memoryGiB: 96, memoryBandwidthGBs: 3000, intraNodeBandwidthGBs: 400,
@@ -99,4 +141,10 @@ test('a GPU from a hardware file can be planned on', () => {
   const failure = run('plan', '--model', 'llama3-8b', '--gpu', 'x', '--hardware', bad, '--gpus', '8', '--global-batch', '8');
   assert.equal(failure.status, 2);
   assert.match(failure.stderr, /hardware file .*peakTflopsBf16/);
+  // A figure that overflows once in bytes would make every result Infinity: refused, naming it.
+  const huge = writeJson('gpu-huge.json', { id: 'huge', peakTflopsBf16: 500, memoryGiB: 1e308, memoryBandwidthGBs: 3000, intraNodeBandwidthGBs: 400, gpusPerNode: 4, interNodeBandwidthGBs: 50 });
+  const overflow = run('plan', '--model', 'llama3-8b', '--gpu', 'huge', '--hardware', huge, '--gpus', '8', '--global-batch', '64');
+  assert.equal(overflow.status, 2, overflow.stdout);
+  assert.match(overflow.stderr, /memoryGiB 1e\+308 is beyond any real GPU/);
+  assert.doesNotMatch(overflow.stdout, /Infinity/);
 });

@@ -1,20 +1,71 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.js';
-import { estimate, findGpu, findPreset, noPlanError, searchPlans, type SearchRequest } from '../../src/planner/index.js';
+import {
+  estimate, findGpu, findPreset, noPlanError, searchPlans, type Estimate, type ModelShape, type ParallelPlan, type SearchRequest,
+} from '../../src/planner/index.js';
 
-test('every plan found fits, divides the cluster, and they come fastest first', () => {
-  const request: SearchRequest = { model: findPreset('llama3-8b'), gpu: findGpu('a100-80gb'), gpus: 16, globalBatchSize: 64, top: 8 };
-  const result = searchPlans(request);
-  assert.equal(result.plans.length, 8);
-  assert.ok(result.feasible <= result.considered);
-  for (const [i, plan] of result.plans.entries()) {
-    const p = plan.job.parallel;
-    assert.equal(p.tp * p.pp * p.dp, 16);
-    assert.ok(plan.memory.fits);
-    assert.equal(plan.stepTimeS, estimate(plan.job).stepTimeS); // the table shows what estimate would say
-    if (i > 0) assert.ok(plan.stepTimeS >= result.plans[i - 1]!.stepTimeS);
+/** An A100 with 24 GiB, so that some of the grid fits and some does not. */
+const smallGpu = { ...findGpu('a100-40gb'), id: 'a100-16gb', memoryBytes: 24 * 2 ** 30 };
+
+/**
+ * Every configuration of a small grid, built by plain loops over the documented search space (with its own copy of the
+ * documented divisibility rules, to keep the loops short) and kept when `estimate` accepts it: the search must consider
+ * exactly these and find the same fastest plans, or it skips valid ones or tries invalid ones.
+ */
+function bruteForce(model: ModelShape, gpus: number, globalBatchSize: number): Estimate[] {
+  const valid: Estimate[] = [];
+  const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+  const experts = model.experts ?? 1;
+  for (const tp of upTo(gpus)) for (const pp of upTo(gpus)) for (const cp of upTo(gpus)) {
+    const dp = gpus / (tp * pp * cp);
+    if (!Number.isInteger(dp)) continue;
+    for (const microBatchSize of upTo(16)) {
+      if (globalBatchSize % (dp * microBatchSize) !== 0) continue;
+      const microbatches = globalBatchSize / (dp * microBatchSize);
+      for (const schedule of ['gpipe', '1f1b', 'interleaved-1f1b', 'zb-h1', 'zb-v']) for (const virtualStages of upTo(model.layers)) {
+        if (pp === 1 && schedule !== '1f1b') continue; // one schedule stands for all without a pipeline
+        const chunksAllowed = schedule === 'interleaved-1f1b'
+          ? virtualStages >= 2 && model.layers % (pp * virtualStages) === 0 && microbatches % pp === 0 // equal chunks only
+          : virtualStages === (schedule === 'zb-v' ? 2 : 1);
+        if (!chunksAllowed) continue;
+        for (const recompute of ['none', 'full'] as const) for (const zero of [0, 1, 2, 3] as const) {
+          if (zero > 0 && dp * cp === 1) continue; // nothing to shard over
+          for (const ep of upTo(experts)) for (const cpCommunication of ['ring', 'all-to-all'] as const) {
+            if (experts % ep !== 0 || (dp * cp) % ep !== 0 || (cp === 1 && cpCommunication === 'all-to-all')) continue;
+            const parallel: ParallelPlan = {
+              tp, pp, dp, microBatchSize, globalBatchSize, virtualStages, schedule, recompute, sequenceParallel: tp > 1, zero,
+              flashAttention: true, overlapGradReduce: true, cp, ep, cpCommunication,
+            };
+            try {
+              valid.push(estimate({ model, gpu: smallGpu, gpus, parallel, precision: 'bf16', fp32Gradients: true }));
+            } catch (error) {
+              if (!(error instanceof UsageError)) throw error;
+            }
+          }
+        }
+      }
+    }
   }
+  return valid;
+}
+
+test('the search finds what a brute force over every valid configuration of a small grid finds', () => {
+  const model: ModelShape = {
+    name: 'small-moe', architecture: 'llama', layers: 8, hidden: 4096, heads: 32, kvHeads: 8, ffnHidden: 8192, seqLength: 4096,
+    vocab: 32000, tiedEmbeddings: false, experts: 16, expertsPerToken: 2, moeFfnHidden: 4096,
+  };
+  const gpus = 8;
+  const globalBatchSize = 16;
+  const all = bruteForce(model, gpus, globalBatchSize);
+  const fitting = all.filter((result) => result.memory.fits).sort((a, b) => a.stepTimeS - b.stepTimeS);
+  const result = searchPlans({ model, gpu: smallGpu, gpus, globalBatchSize, top: 10 });
+  assert.equal(result.considered, all.length);
+  assert.equal(result.feasible, fitting.length);
+  assert.ok(fitting.length > 10 && fitting.length < all.length / 2, `${fitting.length} of ${all.length} fit`);
+  assert.deepEqual(result.plans.map((plan) => plan.stepTimeS), fitting.slice(0, 10).map((plan) => plan.stepTimeS));
+  const leanest = Math.min(...all.map((candidate) => candidate.memory.total));
+  assert.equal(result.leanest?.memory.total, leanest);
 });
 
 test('the search honours its restrictions', () => {

@@ -17,6 +17,8 @@ interface PlanOptions extends PlannerOptions {
   readonly precision: string;
   readonly tp?: string;
   readonly pp?: string;
+  readonly cp?: string;
+  readonly ep?: string;
   readonly schedule?: string;
   readonly recompute?: string;
   readonly zero?: string;
@@ -67,6 +69,8 @@ function searchRequest(options: PlanOptions): SearchRequest {
   const recompute = choiceList<Recompute>('--recompute', options.recompute, ['none', 'selective', 'full']);
   const tp = integerList('--tp', options.tp);
   const pp = integerList('--pp', options.pp);
+  const cp = integerList('--cp', options.cp);
+  const ep = integerList('--ep', options.ep);
   return {
     model: resolveModel(options.model, options.seqLen),
     gpu: findGpu(options.gpu, userGpus(options)),
@@ -79,6 +83,8 @@ function searchRequest(options: PlanOptions): SearchRequest {
     top: positiveInteger('--top', options.top),
     ...(tp === undefined ? {} : { tp }),
     ...(pp === undefined ? {} : { pp }),
+    ...(cp === undefined ? {} : { cp }),
+    ...(ep === undefined ? {} : { ep }),
     ...(zero === undefined ? {} : { zero }),
     ...(recompute === undefined ? {} : { recompute }),
     ...(options.schedule === undefined ? {} : { schedules: options.schedule.split(',').map((name) => name.trim()) }),
@@ -120,8 +126,8 @@ function writeExport(options: PlanOptions, engine: string): void {
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description('Search t, p, d, chunks, micro-batch, schedule, recomputation and ZeRO; rank the plans that fit by step time.')
-    .requiredOption('--model <id|file.json>', 'a preset (e.g. llama3-70b, gpt3-175b) or a JSON model shape')
+    .description('Search t, p, c, e, d, chunks, micro-batch, schedule, recomputation and ZeRO; rank the plans that fit by step time.')
+    .requiredOption('--model <id|file.json>', 'a preset (e.g. llama3-70b, mixtral-8x7b) or a JSON model shape')
     .requiredOption('--gpu <id>', 'a100-40gb, a100-80gb, h100-sxm, h200, b200, mi300x, or one from --hardware')
     .requiredOption('--gpus <n>', 'GPUs in the cluster')
     .requiredOption('--global-batch <n>', 'sequences per optimizer step')
@@ -133,12 +139,15 @@ export function registerPlan(program: Command): void {
     .option('--precision <p>', 'bf16, fp16 or fp8', 'bf16')
     .option('--tp <list>', 'only these tensor-parallel degrees, e.g. 4,8')
     .option('--pp <list>', 'only these pipeline-parallel degrees')
+    .option('--cp <list>', 'only these context-parallel degrees (sequence split over GPUs)')
+    .option('--ep <list>', 'only these expert-parallel degrees (MoE models)')
     .option('--schedule <list>', 'only these schedules, e.g. 1f1b,interleaved-1f1b')
     .option('--recompute <list>', 'only these recomputation modes: none, selective, full')
     .option('--zero <list>', 'only these ZeRO stages: 0, 1, 2, 3')
     .option('--max-micro-batch <n>', 'largest micro-batch size to try', '16')
     .option('--no-flash-attention', 'attention that materialises the s×s scores (as before flash attention)')
     .option('--fp32-gradients', 'keep and reduce gradients in fp32 (18 bytes per parameter; the default for bf16 and fp8)')
+    .option('--no-fp32-gradients', 'keep and reduce gradients in 16 bits (16 bytes per parameter; the default for fp16)')
     .action((options: PlanOptions) => {
       if (options.export !== undefined) {
         writeExport(options, options.export);
