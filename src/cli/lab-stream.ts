@@ -3,7 +3,7 @@
  * on the port; where a `conveyor lab` already listens there, the events are posted to it instead, so a page
  * that is already open shows the run.
  */
-import { scheduleToJson } from '../schedule/index.js';
+import { isCompute, scheduleToJson, type Timeline } from '../schedule/index.js';
 import type { RunResult, TrainHooks } from '../runtime/train.js';
 import { UsageError } from '../errors.js';
 import type { LabEvent } from '../web/watch/events.js';
@@ -80,7 +80,9 @@ export async function openLabStream(port: number, flag: string): Promise<LabStre
       onStep: (record, timelines) => {
         hooks.onStep?.(record, timelines);
         const { measured, predicted } = timelines();
-        publish({ type: 'step', data: { ...record, timeline: measured, predicted } });
+        // the page draws compute; the lowered timelines also hold sends, receives and reductions
+        const compute = (timeline: Timeline): Timeline => ({ ...timeline, events: timeline.events.filter((event) => isCompute(event.action)) });
+        publish({ type: 'step', data: { ...record, timeline: compute(measured), predicted: compute(predicted) } });
       },
     }),
     report: async (run) => {

@@ -37,6 +37,18 @@ test('conveyor launch: two rank processes train bit for bit what two threads tra
   assertSameModel(JSON.parse(finished.stdout), 'conveyor launch');
 });
 
+test('data × pipeline: four rank processes (2 stages × 2 replicas) train bit for bit what four threads train', async () => {
+  const layout = [...tiny, '--steps', '3', '--stages', '2', '--replicas', '2', '--json'];
+  const threads = spawnSync(process.execPath, [bin, 'train', ...layout], { encoding: 'utf8' });
+  assert.equal(threads.status, 0, threads.stderr);
+  const finished = await start(['launch', '--nproc-per-node', '4', '--master-port', String(await freePort()), '--', 'train', ...layout]).finished;
+  assert.equal(finished.code, 0, finished.stderr);
+  const [report, reference] = [JSON.parse(finished.stdout), JSON.parse(threads.stdout)];
+  assert.equal(report.paramChecksum, reference.paramChecksum);
+  assert.deepEqual(report.steps.map((step: any) => step.loss), reference.steps.map((step: any) => step.loss));
+  assert.deepEqual([report.ranks, report.replicas, report.stages, report.transport, reference.transport], [4, 2, 2, 'tcp', 'threads']);
+});
+
 test('two conveyor launch processes act as the two nodes of one job', async () => {
   const port = String(await freePort());
   const env = { CONVEYOR_JOB_TOKEN: 'shared by both nodes' };
@@ -73,9 +85,9 @@ test('WORLD_SIZE that does not match the stages is one line on every rank, exit 
   const port = await freePort();
   const [first, second] = await Promise.all([0, 1].map((rank) => startRank(rank, 2, port, [...tiny, '--stages', '3']).finished));
   assert.equal(first!.code, 2);
-  assert.equal(first!.stderr, 'conveyor: WORLD_SIZE 2 does not match --stages 3: launch 3 ranks, or change --stages\n');
+  assert.equal(first!.stderr, 'conveyor: WORLD_SIZE 2 does not match --stages 3 × --replicas 1 = 3: launch 3 ranks, or change --stages or --replicas\n');
   assert.equal(second!.code, 2);
-  assert.equal(second!.stderr, 'conveyor: rank 1: WORLD_SIZE 2 does not match --stages 3: launch 3 ranks, or change --stages\n');
+  assert.equal(second!.stderr, 'conveyor: rank 1: WORLD_SIZE 2 does not match --stages 3 × --replicas 1 = 3: launch 3 ranks, or change --stages or --replicas\n');
   const remote = await startRank(0, 1, port, [...tiny, '--stages', '1'], { MASTER_ADDR: '10.11.12.13' }).finished;
   assert.equal(remote.code, 2);
   assert.equal(remote.stderr, 'conveyor: MASTER_ADDR 10.11.12.13 is not a loopback address, and without CONVEYOR_JOB_TOKEN ranks listen on loopback only: set CONVEYOR_JOB_TOKEN to one secret shared by every rank\n');
