@@ -5,8 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StoreClient } from '../../src/runtime/tcp/store.js';
 import { bin, freePort, start, startRank, tiny } from './processes.js';
 
@@ -102,4 +103,21 @@ test('a peer with the wrong token is refused with a logged line, and the job com
   assert.equal(finished.code, 0, finished.stderr);
   assert.match(finished.stderr, /^conveyor: rank 0: the rendezvous store refused a connection from 127\.0\.0\.1:\d+: it did not prove the job token\n$/);
   assertSameModel(JSON.parse(finished.stdout), 'after an intruder');
+});
+
+test('a checkpoint that rank processes saved (rank 0 gathers it by name) resumes on another topology with the same losses', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conveyor-processes-save-'));
+  const run = [...tiny, '--steps', '6', '--stages', '2', '--json'];
+  const uninterrupted = spawnSync(process.execPath, [bin, 'train', ...run], { encoding: 'utf8' });
+  assert.equal(uninterrupted.status, 0, uninterrupted.stderr);
+  const crashed = await start(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'train', ...run, '--save', dir, '--save-every', '2'], {
+    CONVEYOR_FAULT: 'rank:1,step:5,action:F,mode:exit',
+  }).finished;
+  assert.equal(crashed.code, 70, crashed.stderr);
+  const resumed = spawnSync(process.execPath, [bin, 'train', ...run, '--resume', dir, '--stages', '1'], { encoding: 'utf8' });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const [after, before] = [JSON.parse(resumed.stdout), JSON.parse(uninterrupted.stdout)];
+  assert.deepEqual(after.steps.map((step: any) => step.step), [5, 6]);
+  assert.deepEqual(after.steps.map((step: any) => step.loss), before.steps.slice(4).map((step: any) => step.loss));
+  assert.equal(after.paramChecksum, before.paramChecksum);
 });
