@@ -62,6 +62,7 @@ const activationKey = (stage: number, microbatch: number) => mailKey('activation
 const gradientKey = (stage: number, microbatch: number) => mailKey('gradient', stage, microbatch);
 const tiedKey = (fromStage: number) => mailKey('tied-gradient', fromStage, 0);
 const reduceKey = (stage: number, step: number) => mailKey('reduce', stage, step);
+const payloadWords: Record<PeerMessage['payload'], string> = { activation: 'an activation', gradient: 'a gradient', 'tied-gradient': 'a tied embedding gradient', reduce: 'a slice of a reduction' };
 
 /** The stage's parameters' gradients end to end: [Σ sizes] float32, in parameter order. */
 function flatGradients(parameters: readonly Parameter[]): Float32Array {
@@ -413,9 +414,10 @@ export class Rank {
     const shape = this.built?.expected.get(key);
     const size = shape?.reduce((product, length) => product * length, 1);
     let refusal: string | undefined;
-    if (shape === undefined) refusal = `a ${message.payload} for stage ${message.stage}, micro-batch ${message.microbatch}, which rank ${this.rank} never receives`;
+    const what = payloadWords[message.payload] ?? `a ${String(message.payload)}`;
+    if (shape === undefined) refusal = `${what} for stage ${message.stage}, micro-batch ${message.microbatch}, which rank ${this.rank} never receives`;
     else if (message.shape.join(',') !== shape.join(',') || message.data.length !== size) {
-      refusal = `a ${message.payload} of shape [${message.shape.join(', ')}] (${message.data.length} values) where [${shape.join(', ')}] was expected`;
+      refusal = `${what} of shape [${message.shape.join(', ')}] (${message.data.length} values) where [${shape.join(', ')}] was expected`;
     } else if (this.mailbox.has(key)) refusal = `${key} twice`;
     if (refusal === undefined) this.mailbox.deliver(key, message.data);
     else this.transport.drop(peer, `rank ${peer} sent ${refusal}`);
