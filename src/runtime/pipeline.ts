@@ -7,6 +7,7 @@
 import { globalGradientNorm, clipScale, unitCount, type GPTConfig, type GradientSquareSum } from '../nn/index.js';
 import { evaluationSchedule, lowerSchedule, validateLoweredSchedule } from '../schedule/index.js';
 import type { LoweredSchedule, Schedule } from '../schedule/types.js';
+import type { KernelRequest } from '../tensor/index.js';
 import { clockOffset, type ClockSample } from './clock.js';
 import type { Fault } from './fault.js';
 import type { Partition, StageUnitCosts } from './partition.js';
@@ -115,6 +116,17 @@ export class Pipeline {
 
   get hosts(): readonly string[] {
     return this.pool.links.hosts;
+  }
+
+  /**
+   * Every rank chooses its kernels (each resolves the request on its own host); returns the names they run,
+   * one when all agree ("native-avx2"), else one per rank joined by commas, and the threads per rank.
+   */
+  async chooseKernels(request: KernelRequest): Promise<{ kernels: string; threads: number }> {
+    for (let rank = 0; rank < this.pool.size; rank++) this.pool.send(rank, { type: 'kernels', request });
+    const chosen = await this.pool.receiveAll('kernelsChosen');
+    const names = [...new Set(chosen.map((reply) => reply.kernels))];
+    return { kernels: names.length === 1 ? names[0]! : chosen.map((reply) => reply.kernels).join(','), threads: Math.max(...chosen.map((reply) => reply.threads)) };
   }
 
   /**

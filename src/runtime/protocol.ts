@@ -4,6 +4,7 @@
  */
 import type { ActionKind, LoweredAction } from '../schedule/types.js';
 import type { GPTConfig } from '../nn/index.js';
+import type { KernelRequest } from '../tensor/index.js';
 import type { Fault } from './fault.js';
 import type { Payload } from './mailbox.js';
 import type { Topology } from './topology.js';
@@ -118,6 +119,8 @@ export function describeProgress(progress: Progress): string {
 export type DriverMessage =
   /** Clock alignment: the rank answers at once with its own clock's readings. */
   | { readonly type: 'ping'; readonly sentAt: number }
+  /** Choose this rank's kernels (before it profiles or builds anything). */
+  | { readonly type: 'kernels'; readonly request: KernelRequest }
   /** Time F + B of the unit kinds (embedding, one block, head) on this rank, for balancing the stages. */
   | { readonly type: 'profile'; readonly config: GPTConfig; readonly microbatchSize: number; readonly seqLen: number }
   | { readonly type: 'build'; readonly setup: RankSetup }
@@ -143,6 +146,8 @@ export type DriverMessage =
 
 export type RankReply =
   | { readonly type: 'pong'; readonly sentAt: number; readonly receivedAt: number; readonly repliedAt: number }
+  /** The kernels the rank runs ("native-avx2", "wasm-simd128") and their threads. */
+  | { readonly type: 'kernelsChosen'; readonly kernels: string; readonly threads: number }
   /** Median seconds of F + B of one micro-batch per unit kind. */
   | { readonly type: 'profiled'; readonly embedding: number; readonly block: number; readonly head: number }
   | {

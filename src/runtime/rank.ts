@@ -18,6 +18,7 @@ import {
   type Parameter,
 } from '../nn/index.js';
 import type { Action, LoweredAction } from '../schedule/types.js';
+import { configureKernels, kernelsName } from '../tensor/index.js';
 import { chunkBounds, receivedChunk, ringAllReduce } from './collectives.js';
 import { Mailbox, mailKey } from './mailbox.js';
 import { profileUnitKinds } from './profile.js';
@@ -162,6 +163,10 @@ export class Rank {
 
   private async handle(message: Exclude<DriverMessage, { type: 'ping' | 'stop' }>): Promise<RankReply> {
     switch (message.type) {
+      case 'kernels': {
+        const settings = configureKernels(message.request);
+        return { type: 'kernelsChosen', kernels: kernelsName(settings), threads: settings.threads };
+      }
       case 'profile': {
         const costs = profileUnitKinds(message.config, message.microbatchSize, message.seqLen);
         return { type: 'profiled', ...costs };

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { GPTConfig } from '../nn/index.js';
 import { validateSchedule } from '../schedule/index.js';
 import type { Schedule, Timeline } from '../schedule/types.js';
+import type { KernelRequest } from '../tensor/index.js';
 import { UsageError } from '../errors.js';
 import { parameterChecksum } from './checksum.js';
 import type { RuntimeOptions, TrainOptions } from './config.js';
@@ -77,6 +78,9 @@ export interface RunResult {
   readonly commTimeS: readonly number[];
   /** Per rank, over the whole run. */
   readonly peakActivationBytes: readonly number[];
+  /** The kernels the ranks ran ("native-avx2", "wasm-simd128") and their threads per rank. */
+  readonly kernels: string;
+  readonly kernelThreads: number;
 }
 
 export interface RunSetup {
@@ -87,6 +91,8 @@ export interface RunSetup {
   readonly start: StartingPoint;
   /** Read from the environment by the CLI; absent fields take their defaults. */
   readonly runtime?: RuntimeOptions;
+  /** CONVEYOR_KERNELS and --threads; default: native where it loads, one thread. */
+  readonly kernels?: KernelRequest;
   /** The ranks' links when they were started elsewhere (processes); default: one worker thread per rank. */
   readonly ranks?: RankLinks;
 }
@@ -118,6 +124,7 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
     nameHosts: links.kind !== 'threads',
   });
   try {
+    const kernels = await pipeline.chooseKernels(setup.kernels ?? {});
     const costs = await pipeline.profile(config, microbatchSize, options.seqLen, schedule);
     const partition = choosePartition(options, config, schedule, costs);
     const plan: RunPlan = { schedule, partition, stageCostS: stageCosts(partition, costs) };
@@ -177,6 +184,8 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
       ideal: idealTimeline(pipeline.lowered, steady, pipeline.stashBytesPerStage),
       commTimeS: commSeconds(last),
       peakActivationBytes,
+      kernels: kernels.kernels,
+      kernelThreads: kernels.threads,
     };
   } finally {
     await pipeline.close();

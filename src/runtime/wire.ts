@@ -97,6 +97,8 @@ const setup = z.object({
 
 const driverMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), sentAt: real }),
+  // a rank across the network reads its kernels from its own build, so the Wasm bytes never travel
+  z.object({ type: z.literal('kernels'), request: z.strictObject({ backend: z.enum(['native', 'wasm']).optional(), threads: whole.optional(), isa: z.string().optional() }) }),
   z.object({ type: z.literal('profile'), config, microbatchSize: whole, seqLen: whole }),
   z.object({ type: z.literal('build'), setup }),
   z.object({ type: z.literal('step'), step: whole, tokens: z.array(i32).optional(), targets: z.array(i32).optional() }),
@@ -113,6 +115,7 @@ const measuredAction = z.intersection(loweredAction, z.object({ start: real, end
 
 const rankReply = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pong'), sentAt: real, receivedAt: real, repliedAt: real }),
+  z.object({ type: z.literal('kernelsChosen'), kernels: z.string(), threads: whole }),
   z.object({ type: z.literal('profiled'), embedding: real, block: real, head: real }),
   z.object({ type: z.literal('ready'), stashBytes: z.array(z.object({ stage: whole, bytes: whole })) }),
   z.object({

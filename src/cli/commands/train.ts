@@ -1,5 +1,6 @@
 /** `conveyor train`: a GPT trained across worker threads by a pipeline schedule (one rank with --stages 1). */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
@@ -15,6 +16,7 @@ import { serveRank } from '../../runtime/tcp/serve.js';
 import { TcpRanks } from '../../runtime/tcp/tcp-ranks.js';
 import { runTraining, type TrainHooks } from '../../runtime/train.js';
 import type { RankLinks } from '../../runtime/transport.js';
+import { kernelRequestFromEnvironment, resolveKernelSettings, type KernelRequest } from '../../tensor/index.js';
 import { launchContext } from '../launch-environment.js';
 import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
@@ -51,6 +53,17 @@ function buildSchedule(options: TrainOptions, scheduleFile: string | undefined):
   }
 }
 
+/**
+ * CONVEYOR_KERNELS and --threads for every rank, checked here so a bad value stops the run before it starts.
+ * Native kernels default to the cores each rank would have to itself: 1 when the ranks already fill them.
+ */
+function kernelRequest(options: TrainOptions, ranks: number): KernelRequest {
+  const request = kernelRequestFromEnvironment(process.env);
+  const here = resolveKernelSettings({ ...request, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  const threads = options.threads ?? (here.backend === 'native' ? Math.max(1, Math.floor(availableParallelism() / ranks)) : 1);
+  return { ...request, threads };
+}
+
 function writeOutput(path: string, flag: string, text: string): void {
   try {
     writeFileSync(path, text);
@@ -63,7 +76,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const options = parseTrainOptions(flags);
   const runtime = runtimeOptions(process.env);
   const launch = launchContext(process.env);
-  if (launch === undefined) return trainAndReport(options, flags, checkedSchedule(options, flags, runtime), runtime);
+  if (launch === undefined) {
+    const schedule = checkedSchedule(options, flags, runtime);
+    return trainAndReport(options, flags, schedule, runtime, schedule.ranks * options.replicas);
+  }
   try {
     await trainLaunched(launch, options, flags, runtime);
   } catch (error) {
@@ -75,7 +91,6 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   }
 }
 
-/** One rank of a launched job: every rank meets the others; rank 0 then trains and reports, the others serve it. */
 /** The schedule, and the fault (if any) checked against it, so a fault that can never fire is refused before any work. */
 function checkedSchedule(options: TrainOptions, flags: TrainFlags, runtime: RuntimeOptions): Schedule {
   const schedule = buildSchedule(options, flags.scheduleFile);
@@ -83,6 +98,7 @@ function checkedSchedule(options: TrainOptions, flags: TrainFlags, runtime: Runt
   return schedule;
 }
 
+/** One rank of a launched job: every rank meets the others; rank 0 then trains and reports, the others serve it. */
 async function trainLaunched(launch: LaunchContext, options: TrainOptions, flags: TrainFlags, runtime: RuntimeOptions): Promise<void> {
   const schedule = checkedSchedule(options, flags, runtime);
   const ranks = schedule.ranks * options.replicas;
@@ -93,14 +109,16 @@ async function trainLaunched(launch: LaunchContext, options: TrainOptions, flags
   if (launch.rank !== 0) return serveRank(mesh);
   const links = TcpRanks.withLocalRank(mesh);
   try {
-    await trainAndReport(options, flags, schedule, runtime, links);
+    await trainAndReport(options, flags, schedule, runtime, launch.localWorldSize, links);
   } catch (error) {
     await links.close(0);
     throw error;
   }
 }
 
-async function trainAndReport(options: TrainOptions, flags: TrainFlags, schedule: Schedule, runtime: RuntimeOptions, ranks?: RankLinks): Promise<void> {
+/** `ranksHere`: how many ranks share this host's cores (its kernels' threads are divided among them). */
+async function trainAndReport(options: TrainOptions, flags: TrainFlags, schedule: Schedule, runtime: RuntimeOptions, ranksHere: number, ranks?: RankLinks): Promise<void> {
+  const kernels = kernelRequest(options, ranksHere);
   const data = prepareData(options);
   // a resumed run starts later: a fault before its first step cannot fire either
   if (runtime.fault) checkFault(runtime.fault, schedule, options.replicas, data.start.step + 1, options.steps);
@@ -115,7 +133,7 @@ async function trainAndReport(options: TrainOptions, flags: TrainFlags, schedule
   };
   const lab = flags.lab || flags.labPort !== undefined ? await openLabStream(flags.labPort ?? defaultLabPort, flags.labPort === undefined ? '--lab' : '--lab-port') : undefined;
   if (lab) process.stderr.write(`watch the run at ${lab.url}\n`);
-  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime, ...(ranks ? { ranks } : {}) };
+  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime, kernels, ...(ranks ? { ranks } : {}) };
   const running = runTraining(setup, lab ? lab.watch(hooks, data.description, options.steps) : hooks);
   const result = await (lab ? lab.report(running) : running).finally(() => presenter.stop());
   if (options.save !== undefined) data.save(options.steps, result.state);
@@ -149,6 +167,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, what `conveyor schedule --format json` prints, or a PyTorch schedule CSV')
     .option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)')
     .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
+    .option('--threads <n>', 'kernel threads per rank (native kernels; default: the cores per rank, 1 when the ranks fill them)')
     .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
     .option('--save <dir>', 'write a checkpoint here at the end')
     .option('--save-every <k>', 'also write the checkpoint every k steps')

@@ -4,7 +4,7 @@
  * draws them.
  */
 import { z } from 'zod';
-import type { ScheduleJson, Timeline } from '../../schedule/index.js';
+import { actionKinds, commKinds, type ActionKind, type CommKind, type ScheduleJson, type Timeline } from '../../schedule/index.js';
 
 export const labEventTypes = ['run', 'step', 'end', 'failed'] as const;
 
@@ -50,7 +50,11 @@ const perRank = z.array(z.number().finite());
 export const timelineSchema = z.object({
   events: z.array(z.object({
     rank: count,
-    action: z.object({ kind: z.enum(['F', 'B', 'I', 'W']), microbatch: count, stage: count }),
+    // Predicted timelines are simulated lowered, so they carry communication as well as compute.
+    action: z.union([
+      z.object({ kind: z.enum(actionKinds as [ActionKind, ...ActionKind[]]), microbatch: count, stage: count }),
+      z.object({ kind: z.enum(commKinds as [CommKind, ...CommKind[]]), microbatch: count.optional(), stage: count }),
+    ]),
     start: seconds,
     end: seconds,
   })),
