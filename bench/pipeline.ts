@@ -18,7 +18,7 @@ const allSchedules: readonly ScheduleName[] = ['1f1b', 'gpipe', 'interleaved-1f1
 function referenceOptions(stages: number, schedule: ScheduleName, steps: number) {
   return parseTrainOptions({
     layers: 4, embd: 256, heads: 4, seqLen: 128, batchSize: 32, microbatches: 8, steps, lr: 3e-4, weightDecay: 0.1,
-    clip: 1, seed: 1, untied: false, stages, schedule, recompute: false, json: true,
+    clip: 1, seed: 1, untied: false, stages, replicas: 1, schedule, recompute: false, json: true,
     ...(schedule === 'interleaved-1f1b' || schedule === 'zb-v' ? { chunks: 2 } : {}),
   });
 }

@@ -28,6 +28,7 @@ export const trainSchema = z
     seed: wholeNumber('--seed', 0),
     untied: z.boolean(),
     stages: wholeNumber('--stages', 1),
+    replicas: wholeNumber('--replicas', 1),
     schedule: z.string(),
     chunks: wholeNumber('--chunks', 1).optional(),
     partition: z.string().optional(),
@@ -44,6 +45,10 @@ export const trainSchema = z
     const fail = (message: string) => context.addIssue({ code: 'custom', message });
     if (options.embd % options.heads !== 0) fail(`--embd ${options.embd} is not divisible by --heads ${options.heads}: pick heads that divide the width (e.g. --heads ${largestDivisorAtMost(options.embd, options.heads)})`);
     if (options.batchSize % options.microbatches !== 0) fail(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches}: use a batch size that is a multiple of ${options.microbatches}`);
+    else if (options.batchSize % (options.microbatches * options.replicas) !== 0) {
+      const parts = options.microbatches * options.replicas;
+      fail(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches} × --replicas ${options.replicas} = ${parts}: each replica takes 1/${options.replicas} of the batch in ${options.microbatches} micro-batches; use a multiple of ${parts}`);
+    }
     if (options.saveEvery !== undefined && options.save === undefined) fail('--save-every needs --save DIR to know where to write');
   });
 

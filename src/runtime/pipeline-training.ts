@@ -60,6 +60,8 @@ export interface RunPlan {
 
 export interface RunResult {
   readonly plan: RunPlan;
+  /** Data-parallel replicas of the pipeline. */
+  readonly replicas: number;
   /** What carried the messages ('threads' or 'tcp') and the host of every rank. */
   readonly transport: string;
   readonly hosts: readonly string[];
@@ -118,9 +120,10 @@ export async function runPipelineTraining(setup: RunSetup, hooks: TrainHooks, la
   if (start.step >= options.steps) {
     throw new UsageError(`the run already stands at step ${start.step}: ask for more --steps than ${start.step} to continue`);
   }
-  const microbatchSize = options.batchSize / schedule.microbatches;
+  const { replicas } = options;
+  const microbatchSize = options.batchSize / (schedule.microbatches * replicas);
   const runtime = setup.runtime ?? {};
-  const links = setup.ranks ?? launcher.start(schedule.ranks);
+  const links = setup.ranks ?? launcher.start(schedule.ranks * replicas);
   const pipeline = await Pipeline.connect(links, {
     ...(runtime.stallSeconds === undefined ? {} : { stallSeconds: runtime.stallSeconds }),
     nameHosts: links.kind !== 'threads',
@@ -139,7 +142,9 @@ export async function runPipelineTraining(setup: RunSetup, hooks: TrainHooks, la
       recompute: options.recompute,
       weightDecay: options.weightDecay,
       schedule,
+      replicas,
       partition,
+      // each replica evaluates its share of every validation batch, in micro-batches of the training size
       evaluationMicrobatches: corpus.validation.length * schedule.microbatches,
       pollMs: runtime.pollMs ?? launcher.pollMs(ranksPerHost(links.hosts)),
       ...(runtime.fault ? { fault: runtime.fault } : {}),
@@ -159,8 +164,8 @@ export async function runPipelineTraining(setup: RunSetup, hooks: TrainHooks, la
       outcomes.push(outcome);
       outcome.peakActivationBytes.forEach((bytes, rank) => (peakActivationBytes[rank] = Math.max(peakActivationBytes[rank]!, bytes)));
       hooks.onStep?.(record, () => ({
-        measured: measuredTimeline(schedule, outcome),
-        predicted: idealTimeline(schedule, [outcome], pipeline.stashBytesPerStage),
+        measured: measuredTimeline(schedule, outcome, pipeline.stashBytesPerStage),
+        predicted: idealTimeline(pipeline.lowered, [outcome], pipeline.stashBytesPerStage),
       }));
       if (hooks.onSave && options.saveEvery !== undefined && step % options.saveEvery === 0 && step < options.steps) {
         await hooks.onSave(step, await pipeline.collect(), step);
@@ -173,14 +178,15 @@ export async function runPipelineTraining(setup: RunSetup, hooks: TrainHooks, la
     const steady = outcomes.length > 1 ? outcomes.slice(1) : outcomes;
     return {
       plan,
+      replicas,
       transport: pipeline.transport,
       hosts: pipeline.hosts,
       steps,
       valLoss,
       state,
       paramChecksum: await parameterChecksum(state.tensors),
-      timeline: measuredTimeline(schedule, last),
-      ideal: idealTimeline(schedule, steady, pipeline.stashBytesPerStage),
+      timeline: measuredTimeline(schedule, last, pipeline.stashBytesPerStage),
+      ideal: idealTimeline(pipeline.lowered, steady, pipeline.stashBytesPerStage),
       commTimeS: commSeconds(last),
       peakActivationBytes,
       kernels: kernels.kernels,

@@ -89,7 +89,7 @@ export class RankPool {
     }
     this.waiters[rank] = undefined;
     if (message.type === waiter.type) waiter.resolve(message);
-    else this.fail({ rank, where: this.where(rank), message: `replied '${message.type}' where '${waiter.type}' was due` });
+    else waiter.reject(this.fail({ rank, where: this.where(rank), message: `replied '${message.type}' where '${waiter.type}' was due` }));
   }
 
   send(rank: number, message: Parameters<RankLinks['send']>[1]): void {

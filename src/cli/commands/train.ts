@@ -76,7 +76,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const options = parseTrainOptions(flags);
   const runtime = runtimeOptions(process.env);
   const launch = launchContext(process.env);
-  if (launch === undefined) return trainAndReport(options, flags, checkedSchedule(options, flags, runtime), runtime);
+  if (launch === undefined) {
+    const schedule = checkedSchedule(options, flags, runtime);
+    return trainAndReport(options, flags, schedule, runtime, schedule.ranks * options.replicas);
+  }
   try {
     await trainLaunched(launch, options, flags, runtime);
   } catch (error) {
@@ -91,32 +94,34 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 /** The schedule, and the fault (if any) checked against it, so a fault that can never fire is refused before any work. */
 function checkedSchedule(options: TrainOptions, flags: TrainFlags, runtime: RuntimeOptions): Schedule {
   const schedule = buildSchedule(options, flags.scheduleFile);
-  if (runtime.fault) checkFault(runtime.fault, schedule, 1, 1, options.steps);
+  if (runtime.fault) checkFault(runtime.fault, schedule, options.replicas, 1, options.steps);
   return schedule;
 }
 
 /** One rank of a launched job: every rank meets the others; rank 0 then trains and reports, the others serve it. */
 async function trainLaunched(launch: LaunchContext, options: TrainOptions, flags: TrainFlags, runtime: RuntimeOptions): Promise<void> {
   const schedule = checkedSchedule(options, flags, runtime);
-  if (launch.worldSize !== schedule.ranks) {
-    throw new UsageError(`WORLD_SIZE ${launch.worldSize} does not match --stages ${schedule.ranks}: launch ${schedule.ranks} ranks, or change --stages`);
+  const ranks = schedule.ranks * options.replicas;
+  if (launch.worldSize !== ranks) {
+    throw new UsageError(`WORLD_SIZE ${launch.worldSize} does not match --stages ${schedule.ranks} × --replicas ${options.replicas} = ${ranks}: launch ${ranks} ranks, or change --stages or --replicas`);
   }
   const mesh = await rendezvous(launch, (line) => process.stderr.write(`conveyor: rank ${launch.rank}: ${line}\n`));
   if (launch.rank !== 0) return serveRank(mesh);
-  const ranks = TcpRanks.withLocalRank(mesh);
+  const links = TcpRanks.withLocalRank(mesh);
   try {
-    await trainAndReport(options, flags, schedule, runtime, ranks);
+    await trainAndReport(options, flags, schedule, runtime, launch.localWorldSize, links);
   } catch (error) {
-    await ranks.close(0);
+    await links.close(0);
     throw error;
   }
 }
 
-async function trainAndReport(options: TrainOptions, flags: TrainFlags, schedule: Schedule, runtime: RuntimeOptions, ranks?: RankLinks): Promise<void> {
-  const kernels = kernelRequest(options, schedule.ranks);
+/** `ranksHere`: how many ranks share this host's cores (its kernels' threads are divided among them). */
+async function trainAndReport(options: TrainOptions, flags: TrainFlags, schedule: Schedule, runtime: RuntimeOptions, ranksHere: number, ranks?: RankLinks): Promise<void> {
+  const kernels = kernelRequest(options, ranksHere);
   const data = prepareData(options);
   // a resumed run starts later: a fault before its first step cannot fire either
-  if (runtime.fault) checkFault(runtime.fault, schedule, 1, data.start.step + 1, options.steps);
+  if (runtime.fault) checkFault(runtime.fault, schedule, options.replicas, data.start.step + 1, options.steps);
   if (schedule.stages > data.config.layers + 2) {
     throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
   }
@@ -156,7 +161,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--clip <norm>', 'global gradient-norm clip', '1')
     .option('--seed <n>', 'seed for initialisation and batches', '1337')
     .option('--untied', 'an LM head of its own instead of the token embedding', false)
-    .option('--stages <p>', 'pipeline ranks (worker threads)', '2')
+    .option('--stages <p>', 'pipeline ranks (worker threads, or processes when launched)', '2')
+    .option('--replicas <d>', 'data-parallel replicas of the pipeline, each 1/d of every batch (d × p ranks in all)', '1')
     .addOption(new Option('--schedule <name>', `pipeline schedule: ${catalogueNames.join(', ')}`).default('1f1b'))
     .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, what `conveyor schedule --format json` prints, or a PyTorch schedule CSV')
     .option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)')
