@@ -9,7 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { generateSchedule, type ScheduleName } from '../src/schedule/index.js';
 import { parseTrainOptions } from '../src/runtime/config.js';
-import { runTraining, type Corpus, type RunResult } from '../src/runtime/train.js';
+import { runTraining, type Corpus, type RunResult, type TrainHooks } from '../src/runtime/train.js';
 import type { KernelRequest } from '../src/tensor/index.js';
 import { describeCapacity, measureCoreCapacity } from './cores.js';
 
@@ -35,11 +35,11 @@ function randomCorpus(rows: number): Corpus {
 }
 
 /** The reference run; by default 8 micro-batches on the kernels the host chooses, one thread per rank. */
-export async function run(stages: number, schedule: ScheduleName, steps: number, microbatches = 8, kernels: KernelRequest = {}): Promise<RunResult> {
+export async function run(stages: number, schedule: ScheduleName, steps: number, microbatches = 8, kernels: KernelRequest = {}, hooks: TrainHooks = {}): Promise<RunResult> {
   const options = referenceOptions(stages, schedule, steps, microbatches);
   const generated = generateSchedule(schedule, { ranks: stages, microbatches: options.microbatches, ...(options.chunks ? { chunks: options.chunks } : {}) });
   const config = { vocabSize, blockSize: options.seqLen, layers: options.layers, embd: options.embd, heads: options.heads, tied: true };
-  return runTraining({ options, config, schedule: generated, corpus: randomCorpus(options.batchSize * options.seqLen), start: { step: 0 }, kernels });
+  return runTraining({ options, config, schedule: generated, corpus: randomCorpus(options.batchSize * options.seqLen), start: { step: 0 }, kernels }, hooks);
 }
 
 /** The steps after the first, which pays for start-up. */

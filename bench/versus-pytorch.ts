@@ -7,6 +7,8 @@
  *     one thread, the same model, batch and micro-batches: scripts/torch_pipeline.py under torchrun).
  * Each round measures the two-core capacity first (bench/cores.ts) and then every setup, so the ratios of a
  * round compare runs made within a minute or two; ratios are printed both ways, with medians over rounds.
+ * The one-thread pair is also compared in process CPU time (median per step), which a loaded host disturbs
+ * far less than wall time.
  * PyTorch runs when the interpreter test/python.ts finds can import torch; otherwise the bench says so.
  * Run: npm run build && node dist/bench/versus-pytorch.js [steps] [rounds] [one-worker micro-batches]
  */
@@ -35,9 +37,25 @@ function jsonFrom(command: string, args: readonly string[], environment: Record<
   return JSON.parse(line) as Record<string, unknown>;
 }
 
-function torchStep(threads: number): number {
+/** PyTorch's tokens/s on `threads` threads, in wall and in process CPU time. */
+function torchStep(threads: number): { wall: number; cpu: number } {
   const report = jsonFrom(python, ['bench/torch_train_step.py', '--batch-size', '32', '--steps', String(steps), '--threads', String(threads)], { OMP_NUM_THREADS: String(threads) });
-  return report['tokensPerS'] as number;
+  return { wall: report['tokensPerS'] as number, cpu: report['cpuTokensPerS'] as number };
+}
+
+/** Conveyor on one rank and one kernel thread, in wall and in process CPU time per steady step (median). */
+async function conveyorOneWorker(): Promise<{ wall: number; cpu: number; kernels: string }> {
+  const cpuSeconds: number[] = [];
+  let last = process.cpuUsage();
+  const result = await run(1, '1f1b', steps, oneWorkerMicrobatches, { threads: 1 }, {
+    onStep: () => {
+      const now = process.cpuUsage();
+      cpuSeconds.push((now.user - last.user + now.system - last.system) / 1e6);
+      last = now;
+    },
+  });
+  const tokens = 32 * 128;
+  return { wall: steadyMean(result, (step) => step.tokensPerS), cpu: tokens / median(cpuSeconds.slice(1)), kernels: result.kernels };
 }
 
 function torchPipeline(): number {
@@ -51,9 +69,11 @@ const pipelineMissing = torchMissing || (!existsSync(pipelineScript) ? `${pipeli
 interface Round {
   capacity: string;
   conveyorOne: number;
+  conveyorOneCpu: number;
   conveyorTwo: number;
   kernels: string;
   torchOne?: number;
+  torchOneCpu?: number;
   torchTwo?: number;
   torchPipeline?: number;
 }
@@ -73,20 +93,23 @@ else if (pipelineMissing) console.log(`PyTorch's pipeline runtime not measured: 
 const results: Round[] = [];
 for (let round = 1; round <= rounds; round++) {
   const capacity = describeCapacity(await measureCoreCapacity());
-  const one = await run(1, '1f1b', steps, oneWorkerMicrobatches, { threads: 1 });
+  const one = await conveyorOneWorker();
   const two = await run(2, '1f1b', steps, 8, { threads: 1 });
+  const torchOne = torchMissing ? undefined : torchStep(1);
   const result: Round = {
     capacity,
-    conveyorOne: steadyMean(one, (step) => step.tokensPerS),
+    conveyorOne: one.wall,
+    conveyorOneCpu: one.cpu,
     conveyorTwo: steadyMean(two, (step) => step.tokensPerS),
     kernels: two.kernels,
-    ...(torchMissing ? {} : { torchOne: torchStep(1), torchTwo: torchStep(2) }),
+    ...(torchOne === undefined ? {} : { torchOne: torchOne.wall, torchOneCpu: torchOne.cpu, torchTwo: torchStep(2).wall }),
     ...(pipelineMissing ? {} : { torchPipeline: torchPipeline() }),
   };
   results.push(result);
   const bestTorchTwo = bestOfTorch(result);
   console.log(`\nround ${round}: ${capacity}; Conveyor kernels ${result.kernels}`);
   console.log(`  one worker   Conveyor ${rate(result.conveyorOne)} tokens/s, PyTorch 1 thread ${rate(result.torchOne)}: Conveyor/PyTorch ${ratio(result.conveyorOne, result.torchOne)}, PyTorch/Conveyor ${ratio(result.torchOne, result.conveyorOne)}`);
+  console.log(`    CPU time   Conveyor ${rate(result.conveyorOneCpu)} tokens/s, PyTorch 1 thread ${rate(result.torchOneCpu)}: Conveyor/PyTorch ${ratio(result.conveyorOneCpu, result.torchOneCpu)}, PyTorch/Conveyor ${ratio(result.torchOneCpu, result.conveyorOneCpu)}`);
   console.log(
     `  two ranks    Conveyor 1F1B ${rate(result.conveyorTwo)} tokens/s, PyTorch 2 threads ${rate(result.torchTwo)}, PyTorch pipeline 1F1B ${rate(result.torchPipeline)}: ` +
       `Conveyor/best ${ratio(result.conveyorTwo, bestTorchTwo)}, best/Conveyor ${ratio(bestTorchTwo, result.conveyorTwo)}`,
@@ -102,6 +125,10 @@ if (rounds > 1) {
   console.log(
     `  one worker   Conveyor ${rate(middle((r) => r.conveyorOne))}, PyTorch 1 thread ${rate(middle((r) => r.torchOne))}; ` +
       `Conveyor/PyTorch ${times(middle((r) => (r.torchOne === undefined ? undefined : r.conveyorOne / r.torchOne)))}`,
+  );
+  console.log(
+    `    CPU time   Conveyor ${rate(middle((r) => r.conveyorOneCpu))}, PyTorch 1 thread ${rate(middle((r) => r.torchOneCpu))}; ` +
+      `Conveyor/PyTorch ${times(middle((r) => (r.torchOneCpu === undefined ? undefined : r.conveyorOneCpu / r.torchOneCpu)))}`,
   );
   console.log(
     `  two ranks    Conveyor ${rate(middle((r) => r.conveyorTwo))}, PyTorch 2 threads ${rate(middle((r) => r.torchTwo))}, PyTorch pipeline ${rate(middle((r) => r.torchPipeline))}; ` +
