@@ -6,14 +6,15 @@ import { expertParallelSeconds } from './expert-parallel-time.js';
 import { modelFlopsPerStep, recomputeFlopsPerStep } from './flops.js';
 import { peakFlops } from './hardware.js';
 import { streamSeconds, type Device } from './kernels.js';
-import { EXPERT_LOAD_FACTOR, layerTimes, outputLayerTimes, tokensPerGpu, type LayerSettings, type LayerTimes } from './layer-time.js';
+import { tensorParallelSeconds } from './tensor-parallel-time.js';
+import { layerTimes, outputLayerTimes, tokensPerGpu, type LayerSettings, type LayerTimes } from './layer-time.js';
 import {
   activationBytesPerLayer, denseReplicas, expertReplicas, outputLayerActivationBytes, rankParameters, rankShares, rankStateBytes,
   type RankShare, type StageParameters,
 } from './memory.js';
 import { layerParameterParts, moeOf, type LayerKind } from './model.js';
 import { pipelineShape } from './pipeline.js';
-import { contextParallelDegree, expertParallelDegree, microbatchesPerStep, type Job } from './plan.js';
+import { contextParallelDegree, expertParallelDegree, expertTensorDegree, microbatchesPerStep, type Job } from './plan.js';
 import { validateJob } from './validate-job.js';
 
 /** CUDA context, cuBLAS and NCCL workspaces: held on every GPU whatever the plan, bytes. */
@@ -89,10 +90,12 @@ function layerSettings(job: Job): LayerSettings {
     tp: p.tp,
     cp: contextParallelDegree(p),
     ep: expertParallelDegree(p),
+    etp: expertTensorDegree(p),
     sequenceParallel: p.sequenceParallel && p.tp > 1,
     recompute: p.recompute,
     flashAttention: p.flashAttention,
     gradientBytes: job.fp32Gradients ? 4 : 2,
+    tpCommOverlap: p.tpCommOverlap ?? false,
   };
 }
 
@@ -109,22 +112,13 @@ const layerKinds: readonly LayerKind[] = ['dense', 'moe'];
 function layerCosts(job: Job, device: Device, settings: LayerSettings): Record<LayerKind, LayerCost> {
   const { model, gpu, parallel } = job;
   const moe = moeOf(model);
-  const activationMessage = 2 * tokensPerGpu(model, settings) * model.hidden;
-  const tensorGroup = placeGroup(gpu, parallel.tp, 1);
-  const collective = (bytes: number): number => allReduceSeconds(gpu, bytes, tensorGroup); // RS + AG under SP: the same volume
-  const passes = parallel.recompute === 'full' ? 3 : 2; // forward, backward, and the recomputed forward
   const cost = (kind: LayerKind): LayerCost => {
     const times = layerTimes(model, device, settings, kind);
-    // The MLP's collective of a MoE layer carries every routed copy of the tokens (expert tensor parallelism = t),
-    // and the tokens once more for the shared experts.
-    const mlpVolume = kind === 'moe' && moe !== undefined
-      ? moe.expertsPerToken * EXPERT_LOAD_FACTOR + (moe.sharedExperts > 0 ? 1 : 0)
-      : 1;
     return {
       times,
-      tensorParallel: passes * (collective(activationMessage) + collective(mlpVolume * activationMessage)),
+      tensorParallel: tensorParallelSeconds(gpu, model, settings, times, kind),
       contextParallel: contextParallelSeconds(gpu, model, settings, times, parallel.cpCommunication ?? 'ring'),
-      expertParallel: kind === 'moe' && moe !== undefined ? expertParallelSeconds(gpu, model, moe, settings) : 0,
+      expertParallel: kind === 'moe' && moe !== undefined ? expertParallelSeconds(gpu, model, moe, settings, parallel.moeDispatcher) : 0,
     };
   };
   const dense = cost('dense');
@@ -181,7 +175,7 @@ function estimateMemory(job: Job, shares: readonly RankShare[], parameters: read
   const gathered = (kind: LayerKind): number => {
     if (parallel.zero !== 3) return 0;
     const parts = layerParameterParts(model, kind);
-    return (2 * 2 * (parts.dense + parts.experts / settings.ep)) / parallel.tp;
+    return 2 * 2 * (parts.dense / parallel.tp + parts.experts / (settings.ep * settings.etp));
   };
   const denseGathered = gathered('dense');
   const moeGathered = isMoe ? gathered('moe') : denseGathered;
@@ -249,7 +243,9 @@ export function estimate(job: Job): Estimate {
   const slowest = times[slowestRank]!;
 
   // Messages between pipeline ranks: activations forward, gradients back, split over the t ranks of a stage.
-  const neighbourCrossesNodes = tp * settings.cp * dp >= gpu.gpusPerNode;
+  // Neighbouring stages are t·c·d ranks apart; once a pipeline outgrows a node some boundary crosses the network, and
+  // in the steady state every micro-batch waits on that slowest boundary.
+  const neighbourCrossesNodes = pp * tp * settings.cp * dp > gpu.gpusPerNode;
   const messageBytes = pp > 1 ? (2 * tokens * model.hidden) / tp : 0;
   const sends = 2 * parallel.virtualStages * sendSeconds(gpu, messageBytes, neighbourCrossesNodes);
   const perMicrobatch = slowest.total + sends;
@@ -258,7 +254,7 @@ export function estimate(job: Job): Estimate {
 
   // Data parallelism: each rank reduces its gradients (and gathers ZeRO's weights) behind its own backward.
   const denseGroup = placeGroup(gpu, denseReplicas(parallel), tp);
-  const expertGroup = placeGroup(gpu, expertReplicas(parallel), tp * settings.ep);
+  const expertGroup = placeGroup(gpu, expertReplicas(parallel), settings.etp * settings.ep);
   const dataParallelPerRank = parameters.map((held, rank) => dataParallelSeconds({
     gpu, parallel, microbatches: m, gradientBytes: settings.gradientBytes,
     replicated: [{ parameters: held.layers + held.embeddings, group: denseGroup }, { parameters: held.experts, group: expertGroup }],
@@ -313,7 +309,7 @@ export function estimate(job: Job): Estimate {
     recomputeFlops,
     tensorParallelCrossesNodes: placeGroup(gpu, tp, 1).nodes > 1,
     contextParallelCrossesNodes: placeGroup(gpu, settings.cp, tp).nodes > 1,
-    expertParallelCrossesNodes: placeGroup(gpu, settings.ep, tp).nodes > 1,
+    expertParallelCrossesNodes: placeGroup(gpu, settings.ep, settings.etp).nodes > 1,
     slowestRank,
   };
 }

@@ -6,8 +6,8 @@ export {
   type LayerKind, type ModelShape, type MoeShape,
 } from './model.js';
 export {
-  microbatchesPerStep, contextParallelDegree, expertParallelDegree,
-  type ContextParallelCommunication, type Job, type ParallelPlan, type Recompute, type ZeroStage,
+  microbatchesPerStep, contextParallelDegree, expertParallelDegree, expertTensorDegree,
+  type ContextParallelCommunication, type MoeDispatcher, type Job, type ParallelPlan, type Recompute, type ZeroStage,
 } from './plan.js';
 export { modelFlopsPerStep, recomputeFlopsPerStep, layerForwardFlopsPerToken } from './flops.js';
 export {
@@ -15,6 +15,7 @@ export {
   type ActivationOptions, type RankShare, type StageParameters,
 } from './memory.js';
 export { EXPERT_LOAD_FACTOR, layerTimes, type LayerSettings } from './layer-time.js';
+export { remoteNodesPerToken } from './expert-parallel-time.js';
 export { pipelineShape, type PipelineShape } from './pipeline.js';
 export { estimate, estimatePlanMemory, type Estimate, type MemoryBreakdown, type TimeBreakdown } from './estimate.js';
 export { jobFromConfig, parseEstimateConfig, parseModel, estimateConfigSchema, type EstimateConfig } from './config.js';

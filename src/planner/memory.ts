@@ -3,7 +3,7 @@ import {
   attentionWidth, embeddingParameters, hasDropout, headDim, layerKindCounts, layerParameterParts, mlpInputMatrices, moeOf,
   type LayerKind, type ModelShape,
 } from './model.js';
-import { contextParallelDegree, expertParallelDegree, type ParallelPlan, type Recompute, type ZeroStage } from './plan.js';
+import { contextParallelDegree, expertParallelDegree, expertTensorDegree, type ParallelPlan, type Recompute, type ZeroStage } from './plan.js';
 
 export interface ActivationOptions {
   readonly sequenceParallel: boolean;
@@ -13,6 +13,8 @@ export interface ActivationOptions {
   readonly cp?: number;
   /** The layer's MLP: dense (default) or a MoE router with experts. */
   readonly kind?: LayerKind;
+  /** Expert tensor-parallel degree: each routed expert's width split over etp GPUs (t when absent). */
+  readonly etp?: number;
 }
 
 /**
@@ -36,18 +38,23 @@ export function activationBytesPerLayer(model: ModelShape, microBatchSize: numbe
   const mlp = (tokens: number, f: number): number => 2 * tokens * f * mlpInputMatrices(model) + 2 * tokens * f;
   const moe = moeOf(model);
   let mlpStash: number;
+  let routedExperts = 0; // stashed by this GPU's experts, already per GPU
   if (options.kind !== 'moe' || moe === undefined) {
     mlpStash = mlp(sb, model.ffnHidden);
   } else {
-    const routed = sb * moe.expertsPerToken * EXPERT_LOAD_FACTOR; // token copies at this GPU's experts
-    mlpStash = mlp(routed, moe.moeFfnHidden) + (moe.sharedExperts > 0 ? mlp(sb, moe.sharedExperts * moe.moeFfnHidden) : 0);
-    replicated += 2 * routed * model.hidden + 4 * sb * moe.experts; // the permuted expert inputs; fp32 router probabilities
+    const etp = options.etp ?? tp;
+    // Token copies at this GPU's experts: the etp GPUs sharing an expert's width gather their sequence-parallel shares.
+    const routed = (options.sequenceParallel ? (sb / tp) * etp : sb) * moe.expertsPerToken * EXPERT_LOAD_FACTOR;
+    const permutedInputs = 2 * routed * model.hidden / (options.sequenceParallel ? etp : 1);
+    routedExperts = mlp(routed, moe.moeFfnHidden) / etp + permutedInputs;
+    mlpStash = moe.sharedExperts > 0 ? mlp(sb, moe.sharedExperts * moe.moeFfnHidden) : 0;
+    replicated += 4 * sb * moe.experts; // fp32 router probabilities
   }
   const split = qkv + attentionOutput + mlpStash;
   const attentionScores = options.flashAttention || options.recompute === 'selective'
     ? 0
     : (hasDropout(model) ? 5 : 2) * model.heads * model.seqLength * sb; // softmax out (+ dropout mask and output)
-  return replicated * replicatedShare + (split + attentionScores) / tp;
+  return replicated * replicatedShare + (split + attentionScores) / tp + routedExperts;
 }
 
 /** Bytes held by the output layer and loss of the last stage per micro-batch: the fp32 logits, split over t and cp. */
@@ -97,7 +104,7 @@ export function rankShares(model: ModelShape, parallel: ParallelPlan, outputRank
   });
 }
 
-/** Parameters per GPU of one pipeline rank: its layers split over t (routed experts over t·e), and its ends. */
+/** Parameters per GPU of one pipeline rank: its layers split over t (routed experts over etp·e), and its ends. */
 export function rankParameters(model: ModelShape, parallel: ParallelPlan, share: RankShare): StageParameters {
   const dense = layerParameterParts(model, 'dense').dense;
   const moe = layerParameterParts(model, 'moe');
@@ -107,7 +114,7 @@ export function rankParameters(model: ModelShape, parallel: ParallelPlan, share:
   const ends = (share.embedding ? embeddings.input : 0) + (share.output ? output : 0);
   return {
     layers: (share.layers.dense * dense + share.layers.moe * moe.dense) / parallel.tp,
-    experts: (share.layers.moe * moe.experts) / (parallel.tp * expertParallelDegree(parallel)),
+    experts: (share.layers.moe * moe.experts) / (expertTensorDegree(parallel) * expertParallelDegree(parallel)),
     embeddings: ends / parallel.tp,
   };
 }
@@ -125,8 +132,9 @@ export function stageParameters(
 
 /** GPUs that hold the same dense weights and share their gradient reduction and ZeRO shards: d·c. */
 export const denseReplicas = (parallel: ParallelPlan): number => parallel.dp * contextParallelDegree(parallel);
-/** GPUs that hold the same routed experts: d·c / e. */
-export const expertReplicas = (parallel: ParallelPlan): number => denseReplicas(parallel) / expertParallelDegree(parallel);
+/** GPUs that hold the same slice of the same routed experts: t·c·d / (etp·e). */
+export const expertReplicas = (parallel: ParallelPlan): number =>
+  (parallel.tp * denseReplicas(parallel)) / (expertTensorDegree(parallel) * expertParallelDegree(parallel));
 
 export interface ModelStateBytes {
   readonly weights: number;
@@ -146,7 +154,7 @@ export function modelStateBytes(parameters: number, fp32Gradients: boolean, zero
   };
 }
 
-/** Model states of one rank: dense parameters sharded over d·c replicas, routed experts over d·c/e. */
+/** Model states of one rank: dense parameters sharded over d·c replicas, routed experts over t·c·d/(etp·e). */
 export function rankStateBytes(parameters: StageParameters, parallel: ParallelPlan, fp32Gradients: boolean): ModelStateBytes {
   const dense = modelStateBytes(parameters.layers + parameters.embeddings, fp32Gradients, parallel.zero, denseReplicas(parallel));
   const experts = modelStateBytes(parameters.experts, fp32Gradients, parallel.zero, expertReplicas(parallel));

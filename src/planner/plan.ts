@@ -4,6 +4,8 @@ import type { ModelShape } from './model.js';
 export type Recompute = 'none' | 'selective' | 'full';
 export type ZeroStage = 0 | 1 | 2 | 3;
 export type ContextParallelCommunication = 'ring' | 'all-to-all';
+/** How MoE tokens reach their experts: NCCL all-to-all (a copy per expert) or a node-deduplicating dispatcher (DeepEP). */
+export type MoeDispatcher = 'all-to-all' | 'deepep';
 
 /** How one run is cut up: the knobs the search turns and `estimate` evaluates. */
 export interface ParallelPlan {
@@ -18,8 +20,15 @@ export interface ParallelPlan {
   /** How context parallelism exchanges keys and values: a ring of K/V blocks behind the attention, or all-to-alls
    * of Q, K, V and the output (DeepSpeed-Ulysses, Megatron's a2a); ring when absent. */
   readonly cpCommunication?: ContextParallelCommunication;
-  /** Expert-parallel degree e: a MoE layer's experts divided over e GPUs of the data- and context-parallel ranks (1 when absent). */
+  /** Expert-parallel degree e: a MoE layer's experts divided over e groups of etp GPUs (1 when absent). */
   readonly ep?: number;
+  /** Expert tensor-parallel degree: each routed expert's width split over etp GPUs (Megatron's
+   * --expert-tensor-parallel-size, "MoE parallel folding"); t when absent. The expert grid etp × ep × expert-data
+   * folds over the same t·c·d GPUs of a stage as the attention's t × c × d. */
+  readonly etp?: number;
+  /** The MoE token dispatcher: 'all-to-all' (NCCL, a copy per routed expert; the default) or 'deepep' (one copy per
+   * destination node, forwarded over NVLink inside it: DeepEP, Megatron's flex dispatcher). */
+  readonly moeDispatcher?: MoeDispatcher;
   readonly microBatchSize: number;
   /** Sequences per optimizer step across the whole cluster. */
   readonly globalBatchSize: number;
@@ -36,6 +45,8 @@ export interface ParallelPlan {
   readonly flashAttention: boolean;
   /** Data-parallel gradient reduction issued in buckets during the last backward. */
   readonly overlapGradReduce: boolean;
+  /** Tensor-parallel collectives run in chunks under the GEMMs (Megatron's --tp-comm-overlap); off when absent. */
+  readonly tpCommOverlap?: boolean;
 }
 
 /** Everything one estimate needs. */
@@ -53,6 +64,9 @@ export interface Job {
 export const contextParallelDegree = (parallel: ParallelPlan): number => parallel.cp ?? 1;
 /** The expert-parallel degree (1 when the plan does not set it). */
 export const expertParallelDegree = (parallel: ParallelPlan): number => parallel.ep ?? 1;
+
+/** The expert tensor-parallel degree (t when the plan does not set it). */
+export const expertTensorDegree = (parallel: ParallelPlan): number => parallel.etp ?? parallel.tp;
 
 /** Micro-batches each pipeline processes per step. */
 export const microbatchesPerStep = (parallel: ParallelPlan): number =>

@@ -79,7 +79,7 @@ export function describePlan(job: Job): string {
   const cp = contextParallelDegree(p);
   const ep = expertParallelDegree(p);
   const context = cp > 1 ? ` c=${cp}` : '';
-  const experts = ep > 1 ? ` e=${ep}` : '';
+  const experts = (ep > 1 ? ` e=${ep}` : '') + (p.etp !== undefined && p.etp !== p.tp ? ` etp=${p.etp}` : '');
   const chunks = p.virtualStages > 1 ? ` v=${p.virtualStages}` : '';
   const split = p.layersPerStage === undefined ? '' : ` layers ${p.layersPerStage.join('/')}`;
   return `t=${p.tp} p=${p.pp}${context}${experts} d=${p.dp}${chunks} b=${p.microBatchSize} ${p.pp > 1 ? p.schedule : 'no pipeline'}${split}, ` +

@@ -16,11 +16,15 @@ export interface SearchRequest {
   readonly fp32Gradients?: boolean;
   readonly flashAttention?: boolean;
   readonly overlapGradReduce?: boolean;
+  /** Tensor-parallel collectives overlapped with the GEMMs (Megatron's --tp-comm-overlap). */
+  readonly tpCommOverlap?: boolean;
   /** Restrict a dimension to the listed values; absent means every value that fits the model and cluster. */
   readonly tp?: readonly number[];
   readonly pp?: readonly number[];
   readonly cp?: readonly number[];
   readonly ep?: readonly number[];
+  /** Expert tensor-parallel degrees; absent means t and, where t > 1, 1 (experts whole on each GPU). */
+  readonly etp?: readonly number[];
   readonly schedules?: readonly string[];
   readonly recompute?: readonly Recompute[];
   readonly zero?: readonly ZeroStage[];
@@ -61,7 +65,7 @@ function scheduleChoices(
   for (const schedule of names) {
     if (schedule === 'interleaved-1f1b') {
       if (microbatches % pp !== 0) {
-        funnel.reject('schedule', `interleaved-1f1b needs the micro-batch count to be a multiple of pp (${microbatches} micro-batches on pp ${pp})`);
+        funnel.reject('schedule', 'interleaved-1f1b needs the micro-batch count to be a multiple of pp', `${microbatches} micro-batches on pp ${pp}`);
         continue;
       }
       let found = false;
@@ -71,10 +75,10 @@ function scheduleChoices(
           found = true;
         }
       }
-      if (!found) funnel.reject('schedule', `interleaved-1f1b needs the ${layers} layers to split into pp × v equal chunks (pp ${pp})`);
+      if (!found) funnel.reject('schedule', `interleaved-1f1b needs the ${layers} layers to split into pp × v equal chunks`, `pp ${pp}`);
     } else if (schedule === 'zb-v') {
       if (layers % (2 * pp) === 0) choices.push({ schedule, chunks: 2 });
-      else funnel.reject('schedule', `zb-v needs the ${layers} layers to split into 2 × pp equal chunks (pp ${pp})`);
+      else funnel.reject('schedule', `zb-v needs the ${layers} layers to split into 2 × pp equal chunks`, `pp ${pp}`);
     } else {
       choices.push({ schedule, chunks: 1 });
     }
@@ -102,7 +106,7 @@ function tensorDegrees(request: SearchRequest, funnel: SearchFunnel): number[] {
     (moe === undefined ? '' : ` and the expert FFN width ${moe.moeFfnHidden}`);
   const divides = (t: number): boolean => gpus % t === 0 && model.heads % t === 0 && model.kvHeads % t === 0 &&
     model.ffnHidden % t === 0 && (moe === undefined || moe.moeFfnHidden % t === 0);
-  return (request.tp ?? divisors(gpus)).filter((t) => funnel.keep('tp', divides(t), `tp ${t} must divide ${widths}`));
+  return (request.tp ?? divisors(gpus)).filter((t) => funnel.keep('tp', divides(t), `tp must divide ${widths}`, `tp ${t}`));
 }
 
 /** Pipeline degrees that divide what t leaves and give every rank at least one layer. */
@@ -110,10 +114,10 @@ function pipelineDegrees(request: SearchRequest, tp: number, funnel: SearchFunne
   const { model } = request;
   const rest = request.gpus / tp;
   return (request.pp ?? divisors(rest)).filter((p) => {
-    const divides = funnel.keep('pp', rest % p === 0, `pp ${p} must divide the ${rest} GPUs left by tp ${tp}`);
+    const divides = funnel.keep('pp', rest % p === 0, 'pp must divide the GPUs that tp leaves', `pp ${p} of ${rest} GPUs at tp ${tp}`);
     const layered = funnel.keep(
       'pp', p <= model.layers && model.layers - (p - 1) * Math.ceil(model.layers / p) >= 1,
-      `pp ${p} is more pipeline stages than the ${model.layers} layers can fill with at least one layer each`,
+      `pp must leave at least one of the ${model.layers} layers on every pipeline rank`, `pp ${p}`,
     );
     return divides && layered;
   });
@@ -126,24 +130,30 @@ function contextDegrees(request: SearchRequest, tp: number, pp: number, funnel: 
   const flash = request.flashAttention ?? true;
   return (request.cp ?? divisors(rest)).filter((c) => {
     if (c === 1) return true;
-    const divides = funnel.keep('cp', rest % c === 0, `cp ${c} must divide the ${rest} GPUs left by tp ${tp} and pp ${pp}`);
-    const splits = funnel.keep('cp', seq % (2 * c) === 0, `cp ${c} needs the sequence length ${seq} to be a multiple of 2 × cp`);
-    const blockwise = funnel.keep('cp', flash, `cp ${c} needs flash attention (the search was given --no-flash-attention)`);
+    const divides = funnel.keep('cp', rest % c === 0, 'cp must divide the GPUs that tp and pp leave', `cp ${c} of ${rest} GPUs at tp ${tp}, pp ${pp}`);
+    const splits = funnel.keep('cp', seq % (2 * c) === 0, `the sequence length ${seq} must be a multiple of 2 × cp`, `cp ${c}`);
+    const blockwise = funnel.keep('cp', flash, 'context parallelism needs flash attention (the search was given --no-flash-attention)', `cp ${c}`);
     return divides && splits && blockwise;
   });
 }
 
-/** Expert-parallel degrees dividing the experts and the d·c ranks; only 1 for a dense model. */
-function expertDegrees(request: SearchRequest, replicas: number, funnel: SearchFunnel): number[] {
+/** (ep, etp) pairs: etp dividing the expert width, ep the experts, etp·ep the t·c·d GPUs of a stage; (1, t) for a dense model. */
+function expertGrids(request: SearchRequest, tp: number, stage: number, funnel: SearchFunnel): { ep: number; etp: number }[] {
   const moe = moeOf(request.model);
-  const candidates = request.ep ?? (moe === undefined ? [1] : divisors(replicas));
-  return candidates.filter((e) => {
-    if (e === 1) return true;
-    if (!funnel.keep('ep', moe !== undefined, `ep ${e} needs a mixture-of-experts model; ${request.model.name} is dense`)) return false;
-    const experts = funnel.keep('ep', moe!.experts % e === 0, `ep ${e} must divide the ${moe!.experts} experts`);
-    const ranks = funnel.keep('ep', replicas % e === 0, `ep ${e} must divide dp × cp = ${replicas}`);
-    return experts && ranks;
-  });
+  if (moe === undefined) {
+    for (const e of request.ep ?? []) funnel.keep('ep', e === 1, `ep above 1 needs a mixture-of-experts model; ${request.model.name} is dense`, `ep ${e}`);
+    return (request.ep ?? [1]).includes(1) ? [{ ep: 1, etp: tp }] : [];
+  }
+  const grids: { ep: number; etp: number }[] = [];
+  for (const etp of request.etp ?? (tp > 1 ? [tp, 1] : [1])) {
+    if (!funnel.keep('ep', moe.moeFfnHidden % etp === 0, `etp must divide the expert FFN width ${moe.moeFfnHidden}`, `etp ${etp}`)) continue;
+    for (const ep of request.ep ?? divisors(stage)) {
+      const experts = funnel.keep('ep', moe.experts % ep === 0, `ep must divide the ${moe.experts} experts`, `ep ${ep}`);
+      const ranks = funnel.keep('ep', stage % (ep * etp) === 0, 'ep × etp must divide the GPUs of a pipeline stage (tp × cp × dp)', `${ep} × ${etp} of ${stage}`);
+      if (experts && ranks) grids.push({ ep, etp });
+    }
+  }
+  return grids;
 }
 
 /** Ring and, where c divides the heads each tensor-parallel rank holds, all-to-all. */
@@ -170,7 +180,7 @@ export function searchPlans(request: SearchRequest): SearchResult {
       for (const cp of contextDegrees(request, tp, pp, funnel)) {
         const dp = gpus / (tp * pp * cp);
         if (!funnel.keep('batch', globalBatchSize % dp === 0,
-          `the global batch ${globalBatchSize} must be a multiple of the data-parallel degree gpus / (tp × pp × cp) = ${dp}`)) continue;
+          `the global batch ${globalBatchSize} must be a multiple of the data-parallel degree gpus / (tp × pp × cp)`, `dp ${dp}`)) continue;
         const perPipeline = globalBatchSize / dp;
         const microBatchSizes = divisors(perPipeline).filter((b) => b <= maxMicroBatch);
         for (const microBatchSize of microBatchSizes) {
@@ -178,19 +188,21 @@ export function searchPlans(request: SearchRequest): SearchResult {
           for (const { schedule, chunks } of scheduleChoices(request, pp, microbatches, funnel)) {
             for (const recompute of request.recompute ?? recomputeChoices(request)) {
               for (const zero of request.zero ?? ([0, 1, 2, 3] as const)) {
-                if (!funnel.keep('zero', zero === 0 || dp * cp > 1, `ZeRO-${zero} needs more than one data-parallel replica to shard over`)) continue;
-                for (const ep of expertDegrees(request, dp * cp, funnel)) {
+                if (!funnel.keep('zero', zero === 0 || dp * cp > 1, 'ZeRO needs more than one data-parallel replica to shard over', `ZeRO-${zero} at dp ${dp}`)) continue;
+                for (const { ep, etp } of expertGrids(request, tp, tp * cp * dp, funnel)) {
                   for (const cpCommunication of contextCommunications(request, tp, cp)) {
                     const parallel: ParallelPlan = {
                       tp, pp, dp, microBatchSize, globalBatchSize, virtualStages: chunks, schedule, recompute,
                       sequenceParallel: (request.sequenceParallel ?? true) && tp > 1, zero,
                       flashAttention: request.flashAttention ?? true,
                       overlapGradReduce: request.overlapGradReduce ?? true,
+                      ...(request.tpCommOverlap && tp > 1 ? { tpCommOverlap: true } : {}),
                       ...(cp > 1 ? { cp, cpCommunication } : {}),
                       ...(ep > 1 ? { ep } : {}),
+                      ...(etp !== tp ? { etp } : {}),
                     };
-                    if (ep > 1 && tp > 1 && !parallel.sequenceParallel) {
-                      funnel.reject('ep', `ep ${ep} with tp ${tp} needs sequence parallelism`);
+                    if ((ep > 1 || etp !== tp) && tp > 1 && !parallel.sequenceParallel) {
+                      funnel.reject('ep', 'expert parallelism with tp above 1 needs sequence parallelism', `ep ${ep} at tp ${tp}`);
                       continue;
                     }
                     const job: Job = {

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import { moeOf, validateModel, type ModelShape } from './model.js';
-import { contextParallelDegree, expertParallelDegree, microbatchesPerStep, type Job } from './plan.js';
+import { contextParallelDegree, expertParallelDegree, expertTensorDegree, microbatchesPerStep, type Job } from './plan.js';
 
 const positiveInteger = (what: string, value: number): void => {
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`${what} must be a positive integer, got ${value}`);
@@ -27,15 +27,26 @@ function validateContextAndExperts(job: Job): void {
     }
   }
   const moe = moeOf(model);
-  if (ep > 1) {
-    if (moe === undefined) throw new UsageError(`ep ${ep} needs a mixture-of-experts model (model.experts); use ep 1 for a dense model`);
-    if (moe.experts % ep !== 0) throw new UsageError(`ep ${ep} must divide the ${moe.experts} experts`);
-    if ((parallel.dp * cp) % ep !== 0) {
-      throw new UsageError(`ep ${ep} must divide dp × cp = ${parallel.dp * cp}: expert parallelism splits the experts over data- and context-parallel ranks`);
+  const etp = expertTensorDegree(parallel);
+  if (moe === undefined) {
+    if (ep > 1) throw new UsageError(`ep ${ep} needs a mixture-of-experts model (model.experts); use ep 1 for a dense model`);
+    if (parallel.etp !== undefined && parallel.etp !== parallel.tp) {
+      throw new UsageError(`etp ${parallel.etp} needs a mixture-of-experts model (model.experts); leave etp out for a dense model`);
     }
-    if (parallel.tp > 1 && !parallel.sequenceParallel) {
-      throw new UsageError('expert parallelism with tp > 1 needs sequence parallelism (sequenceParallel: true), as in Megatron-LM');
-    }
+    return;
+  }
+  if (moe.experts % ep !== 0) throw new UsageError(`ep ${ep} must divide the ${moe.experts} experts`);
+  if (moe.moeFfnHidden % etp !== 0) throw new UsageError(`etp ${etp} must divide the expert FFN width (${moe.moeFfnHidden})`);
+  const stage = parallel.tp * cp * parallel.dp;
+  if (stage % (ep * etp) !== 0) {
+    throw new UsageError(
+      etp === parallel.tp
+        ? `ep ${ep} must divide dp × cp = ${parallel.dp * cp}: expert parallelism splits the experts over data- and context-parallel ranks`
+        : `ep × etp = ${ep * etp} must divide the ${stage} GPUs of a pipeline stage (tp × cp × dp)`,
+    );
+  }
+  if (parallel.tp > 1 && !parallel.sequenceParallel && (ep > 1 || etp !== parallel.tp)) {
+    throw new UsageError('expert parallelism with tp > 1 needs sequence parallelism (sequenceParallel: true), as in Megatron-LM');
   }
 }
 
@@ -52,6 +63,7 @@ export function validateJob(job: Job): void {
   }
   if (parallel.cp !== undefined) positiveInteger('parallel.cp', parallel.cp);
   if (parallel.ep !== undefined) positiveInteger('parallel.ep', parallel.ep);
+  if (parallel.etp !== undefined) positiveInteger('parallel.etp', parallel.etp);
   const { tp, pp, dp } = parallel;
   const cp = contextParallelDegree(parallel);
   if (tp * pp * cp * dp !== job.gpus) {
@@ -99,7 +111,9 @@ export function validateJob(job: Job): void {
   if (parallel.schedule === 'zb-v' && model.layers % (pp * v) !== 0) {
     throw new UsageError(`${model.layers} layers do not split into pp × virtualStages = ${pp * v} equal chunks`);
   }
-  if (v > 1 && pp * v > model.layers) {
+  // An explicit split may count the embedding and output layer as a chunk's work (Qi et al. 2023 give the first and
+  // last rank one layer fewer), so only the default split needs a layer per chunk.
+  if (v > 1 && parallel.layersPerStage === undefined && pp * v > model.layers) {
     throw new UsageError(`pp × virtualStages = ${pp * v} chunks exceed the ${model.layers} layers; use fewer virtual stages`);
   }
   if (![0, 1, 2, 3].includes(parallel.zero)) throw new UsageError(`parallel.zero must be 0, 1, 2 or 3, got ${parallel.zero}`);

@@ -91,11 +91,13 @@ test('bad input exits 2 with one line naming the mistake', () => {
 test('a search left with nothing names the rule that removed the last candidates', () => {
   const plan = (...extra: string[]) => run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', ...extra);
   const cases: [string[], RegExp][] = [
-    [['--tp', '3'], /tp 3 must divide the 64 GPUs, the 64 heads, the 8 key\/value heads/],
-    [['--tp', '16'], /tp 16 must divide .*the 8 key\/value heads/],
-    [['--pp', '128'], /pp 128 is more pipeline stages than the 80 layers/],
-    [['--tp', '8', '--pp', '8', '--zero', '2,3'], /ZeRO-2 needs more than one data-parallel replica/],
-    [['--ep', '2'], /ep 2 needs a mixture-of-experts model; llama3-70b is dense/],
+    [['--tp', '3'], /tp must divide the 64 GPUs, the 64 heads, the 8 key\/value heads and the FFN width 28672 \(not tp 3\)/],
+    [['--tp', '16'], /tp must divide .*the 8 key\/value heads.* \(not tp 16\)/],
+    [['--pp', '128'], /pp must leave at least one of the 80 layers on every pipeline rank \(not pp 128\)/],
+    [['--tp', '8', '--pp', '8', '--zero', '2,3'], /ZeRO needs more than one data-parallel replica to shard over \(not ZeRO-2 at dp 1, ZeRO-3 at dp 1\)/],
+    [['--ep', '2'], /ep above 1 needs a mixture-of-experts model; llama3-70b is dense \(not ep 2\)/],
+    [['--tp', '4', '--pp', '8', '--cp', '1', '--global-batch', '72', '--schedule', 'interleaved-1f1b'],
+      /interleaved-1f1b needs the micro-batch count to be a multiple of pp \(not 36 micro-batches on pp 8, 18 micro-batches/],
   ];
   for (const [args, message] of cases) {
     const result = plan(...args);

@@ -31,11 +31,12 @@ function bruteForce(model: ModelShape, gpus: number, globalBatchSize: number): E
         if (!chunksAllowed) continue;
         for (const recompute of ['none', 'full'] as const) for (const zero of [0, 1, 2, 3] as const) {
           if (zero > 0 && dp * cp === 1) continue; // nothing to shard over
-          for (const ep of upTo(experts)) for (const cpCommunication of ['ring', 'all-to-all'] as const) {
-            if (experts % ep !== 0 || (dp * cp) % ep !== 0 || (cp === 1 && cpCommunication === 'all-to-all')) continue;
+          // The expert grid etp × ep folds over the stage's t·c·d GPUs; etp is t or 1 (the search's documented choices).
+          for (const ep of upTo(experts)) for (const etp of tp > 1 ? [tp, 1] : [1]) for (const cpCommunication of ['ring', 'all-to-all'] as const) {
+            if (experts % ep !== 0 || (tp * cp * dp) % (ep * etp) !== 0 || (cp === 1 && cpCommunication === 'all-to-all')) continue;
             const parallel: ParallelPlan = {
               tp, pp, dp, microBatchSize, globalBatchSize, virtualStages, schedule, recompute, sequenceParallel: tp > 1, zero,
-              flashAttention: true, overlapGradReduce: true, cp, ep, cpCommunication,
+              flashAttention: true, overlapGradReduce: true, cp, ep, etp, cpCommunication,
             };
             try {
               valid.push(estimate({ model, gpu: smallGpu, gpus, parallel, precision: 'bf16', fp32Gradients: true }));

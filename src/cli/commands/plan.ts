@@ -19,12 +19,14 @@ interface PlanOptions extends PlannerOptions {
   readonly pp?: string;
   readonly cp?: string;
   readonly ep?: string;
+  readonly etp?: string;
   readonly schedule?: string;
   readonly recompute?: string;
   readonly zero?: string;
   readonly maxMicroBatch: string;
   readonly flashAttention: boolean;
   readonly fp32Gradients?: boolean;
+  readonly tpCommOverlap?: boolean;
 }
 
 function positiveInteger(flag: string, text: string): number {
@@ -71,6 +73,7 @@ function searchRequest(options: PlanOptions): SearchRequest {
   const pp = integerList('--pp', options.pp);
   const cp = integerList('--cp', options.cp);
   const ep = integerList('--ep', options.ep);
+  const etp = integerList('--etp', options.etp);
   return {
     model: resolveModel(options.model, options.seqLen),
     gpu: findGpu(options.gpu, userGpus(options)),
@@ -79,12 +82,14 @@ function searchRequest(options: PlanOptions): SearchRequest {
     precision,
     fp32Gradients: options.fp32Gradients,
     flashAttention: options.flashAttention,
+    tpCommOverlap: options.tpCommOverlap ?? false,
     maxMicroBatchSize: positiveInteger('--max-micro-batch', options.maxMicroBatch),
     top: positiveInteger('--top', options.top),
     ...(tp === undefined ? {} : { tp }),
     ...(pp === undefined ? {} : { pp }),
     ...(cp === undefined ? {} : { cp }),
     ...(ep === undefined ? {} : { ep }),
+    ...(etp === undefined ? {} : { etp }),
     ...(zero === undefined ? {} : { zero }),
     ...(recompute === undefined ? {} : { recompute }),
     ...(options.schedule === undefined ? {} : { schedules: options.schedule.split(',').map((name) => name.trim()) }),
@@ -141,10 +146,12 @@ export function registerPlan(program: Command): void {
     .option('--pp <list>', 'only these pipeline-parallel degrees')
     .option('--cp <list>', 'only these context-parallel degrees (sequence split over GPUs)')
     .option('--ep <list>', 'only these expert-parallel degrees (MoE models)')
+    .option('--etp <list>', 'only these expert tensor-parallel degrees (MoE models; default tp and 1)')
     .option('--schedule <list>', 'only these schedules, e.g. 1f1b,interleaved-1f1b')
     .option('--recompute <list>', 'only these recomputation modes: none, selective, full')
     .option('--zero <list>', 'only these ZeRO stages: 0, 1, 2, 3')
     .option('--max-micro-batch <n>', 'largest micro-batch size to try', '16')
+    .option('--tp-comm-overlap', 'tensor-parallel collectives run under the GEMMs (Megatron --tp-comm-overlap)')
     .option('--no-flash-attention', 'attention that materialises the s×s scores (as before flash attention)')
     .option('--fp32-gradients', 'keep and reduce gradients in fp32 (18 bytes per parameter; the default for bf16 and fp8)')
     .option('--no-fp32-gradients', 'keep and reduce gradients in 16 bits (16 bytes per parameter; the default for fp16)')
