@@ -9,10 +9,12 @@ import { streamSeconds, type Device } from './kernels.js';
 import { tensorParallelSeconds } from './tensor-parallel-time.js';
 import { layerTimes, outputLayerTimes, tokensPerGpu, type LayerSettings, type LayerTimes } from './layer-time.js';
 import {
-  activationBytesPerLayer, denseReplicas, expertReplicas, outputLayerActivationBytes, rankParameters, rankShares, rankStateBytes,
+  activationBytesPerLayer, denseReplicas, expertReplicas, optimizerBytesPerParameter, outputLayerActivationBytes, rankParameters,
+  rankShares, rankStateBytes,
   type RankShare, type StageParameters,
 } from './memory.js';
 import { layerParameterParts, moeOf, type LayerKind } from './model.js';
+import { offloadSeconds } from './offload-time.js';
 import { pipelineShape } from './pipeline.js';
 import { contextParallelDegree, expertParallelDegree, expertTensorDegree, microbatchesPerStep, type Job } from './plan.js';
 import { validateJob } from './validate-job.js';
@@ -36,6 +38,9 @@ export interface MemoryBreakdown {
   readonly worstRank: 'first' | 'last' | 'middle';
   /** Its index among the pipeline ranks, 0 … p−1. */
   readonly worstRankIndex: number;
+  /** Host memory one node needs for what its GPUs offload (0 without offloading), and what a node has, bytes. */
+  readonly host: number;
+  readonly hostCapacity: number;
 }
 
 /** Seconds of one step, split so that the parts add up to `step`. */
@@ -55,6 +60,8 @@ export interface TimeBreakdown {
   /** Data-parallel gradient reduction (and ZeRO gathers) not hidden behind the backward. */
   readonly dataParallel: number;
   readonly optimizer: number;
+  /** Offloading: PCIe copies not hidden behind compute and the CPU's Adam step. */
+  readonly offload: number;
   readonly step: number;
 }
 
@@ -94,7 +101,7 @@ function layerSettings(job: Job): LayerSettings {
     sequenceParallel: p.sequenceParallel && p.tp > 1,
     recompute: p.recompute,
     flashAttention: p.flashAttention,
-    gradientBytes: job.fp32Gradients ? 4 : 2,
+    gradientBytes: job.fp32Gradients && (p.offload ?? 'none') === 'none' ? 4 : 2, // offloading keeps 16-bit gradients on the GPU
     tpCommOverlap: p.tpCommOverlap ?? false,
   };
 }
@@ -187,7 +194,9 @@ function estimateMemory(job: Job, shares: readonly RankShare[], parameters: read
     const weights = states.weights + Math.max(share.layers.dense > 0 ? denseGathered : 0, share.layers.moe > 0 ? moeGathered : 0);
     const allocated = weights + states.gradients + states.optimizer + activations;
     const headroom = WORKSPACE_BYTES + FRAGMENTATION_SHARE * allocated;
-    return { weights, gradients: states.gradients, optimizer: states.optimizer, activations, headroom, total: allocated + headroom };
+    return {
+      weights, gradients: states.gradients, optimizer: states.optimizer, activations, headroom, total: allocated + headroom, host: states.host,
+    };
   };
   let worstRankIndex = 0;
   let worst = rankMemory(0);
@@ -200,7 +209,10 @@ function estimateMemory(job: Job, shares: readonly RankShare[], parameters: read
   }
   const capacity = job.gpu.memoryBytes;
   const worstRank = worstRankIndex === 0 ? 'first' : worstRankIndex === shares.length - 1 ? 'last' : 'middle';
-  return { ...worst, capacity, fits: worst.total <= capacity, worstRank, worstRankIndex };
+  // Every GPU of a node offloads into the same host memory (the fullest rank's share, for each of them).
+  const host = Math.max(...shares.map((_, rank) => rankMemory(rank).host)) * Math.min(job.gpu.gpusPerNode, job.gpus);
+  const hostCapacity = job.gpu.hostMemoryBytes;
+  return { ...worst, host, hostCapacity, capacity, fits: worst.total <= capacity && host <= hostCapacity, worstRank, worstRankIndex };
 }
 
 /** What memory and time both start from: the schedule's shape and what each pipeline rank holds. */
@@ -268,14 +280,21 @@ export function estimate(job: Job): Estimate {
     dataParallel += allReduceSeconds(gpu, embeddingGradient, { size: 2, perNode: 1, nodes: 2 });
   }
 
-  // Adam over this GPU's shard: read and write fp32 master, two moments, read the gradient, write 16-bit weights.
-  const shardedParameters = (held: StageParameters): number => parallel.zero >= 1
-    ? (held.layers + held.embeddings) / denseReplicas(parallel) + held.experts / expertReplicas(parallel)
-    : held.layers + held.embeddings + held.experts;
-  const optimizerParameters = Math.max(...parameters.map(shardedParameters));
-  const optimizer = streamSeconds(device, optimizerParameters * (24 + settings.gradientBytes + 2), 4);
+  // Adam over this GPU's shard: read and write fp32 master and two moments (1-byte moments with 8-bit Adam), read the
+  // gradient, write 16-bit weights; on the host's CPUs instead when the optimizer is offloaded.
+  const sharded = (held: StageParameters, byZero: boolean): number =>
+    (held.layers + held.embeddings) / (byZero ? denseReplicas(parallel) : 1) + held.experts / (byZero ? expertReplicas(parallel) : 1);
+  const optimizerParameters = Math.max(...parameters.map((held) => sharded(held, parallel.zero >= 1)));
+  const offloaded = (parallel.offload ?? 'none') !== 'none';
+  const optimizerStream = 2 * optimizerBytesPerParameter(parallel.optimizer ?? 'adam') + settings.gradientBytes + 2;
+  const optimizer = offloaded ? 0 : streamSeconds(device, optimizerParameters * optimizerStream, 4);
+  const offload = Math.max(...parameters.map((held, rank) => offloadSeconds({
+    gpu, parallel, microbatches: m, shardParameters: sharded(held, parallel.zero >= 1),
+    gpusPerNode: Math.min(gpu.gpusPerNode, job.gpus), parameters: sharded(held, false), parameterShard: sharded(held, true),
+    forwardPerMicrobatch: times[rank]!.forward, backwardPerMicrobatch: times[rank]!.backward,
+  })));
 
-  const step = pipelineSeconds + dataParallel + optimizer;
+  const step = pipelineSeconds + dataParallel + optimizer + offload;
   const memory = estimateMemory(job, shares, parameters, shape.inFlight);
   if (!Number.isFinite(step) || !Number.isFinite(memory.total) || !Number.isFinite(memory.capacity)) {
     throw new UsageError(
@@ -298,6 +317,7 @@ export function estimate(job: Job): Estimate {
       bubble: pipelineSeconds - busy,
       dataParallel,
       optimizer,
+      offload,
       step,
     },
     stepTimeS: step,

@@ -3,7 +3,10 @@ import {
   attentionWidth, embeddingParameters, hasDropout, headDim, layerKindCounts, layerParameterParts, mlpInputMatrices, moeOf,
   type LayerKind, type ModelShape,
 } from './model.js';
-import { contextParallelDegree, expertParallelDegree, expertTensorDegree, type ParallelPlan, type Recompute, type ZeroStage } from './plan.js';
+import {
+  contextParallelDegree, expertParallelDegree, expertTensorDegree,
+  type Offload, type OptimizerKind, type ParallelPlan, type Recompute, type ZeroStage,
+} from './plan.js';
 
 export interface ActivationOptions {
   readonly sequenceParallel: boolean;
@@ -136,31 +139,51 @@ export const denseReplicas = (parallel: ParallelPlan): number => parallel.dp * c
 export const expertReplicas = (parallel: ParallelPlan): number =>
   (parallel.tp * denseReplicas(parallel)) / (expertTensorDegree(parallel) * expertParallelDegree(parallel));
 
+/** Bytes per GPU of weights, gradients and optimizer state on the GPU, and of what this GPU keeps in host memory. */
 export interface ModelStateBytes {
   readonly weights: number;
   readonly gradients: number;
   readonly optimizer: number;
+  readonly host: number;
 }
+
+/** Adam's bytes per parameter: fp32 master weights (4) and two moments of 4 bytes, or of 1 byte with 8-bit Adam. */
+export const optimizerBytesPerParameter = (optimizer: OptimizerKind): number => (optimizer === 'adam-8bit' ? 6 : 12);
 
 /**
  * Mixed-precision Adam: 2 bytes of 16-bit weights, 2 (or 4) of gradients, 12 of fp32 master weights and two
- * moments per parameter; ZeRO stage 1 shards the optimizer over d, stage 2 the gradients too, stage 3 the weights.
+ * moments per parameter (6 with 8-bit moments); ZeRO stage 1 shards the optimizer over d, stage 2 the gradients too,
+ * stage 3 the weights. Offloading the optimizer (ZeRO-Offload, Ren et al. 2021) moves its shard to host memory with a
+ * 16-bit copy of the gradients, and the GPU keeps 16-bit gradients; offloading the parameters too keeps the 16-bit
+ * weights' shard in host memory, the GPU holding only the layers being computed (counted by the caller).
  */
-export function modelStateBytes(parameters: number, fp32Gradients: boolean, zero: ZeroStage, dp: number): ModelStateBytes {
+export function modelStateBytes(
+  parameters: number, fp32Gradients: boolean, zero: ZeroStage, dp: number, optimizer: OptimizerKind = 'adam', offload: Offload = 'none',
+): ModelStateBytes {
+  const optimizerBytes = (optimizerBytesPerParameter(optimizer) * parameters) / (zero >= 1 ? dp : 1);
+  const weightBytes = (2 * parameters) / (zero >= 3 ? dp : 1);
+  const gradientBytes = ((offload === 'none' && fp32Gradients ? 4 : 2) * parameters) / (zero >= 2 ? dp : 1);
+  if (offload === 'none') return { weights: weightBytes, gradients: gradientBytes, optimizer: optimizerBytes, host: 0 };
+  const hostGradients = (2 * parameters) / (zero >= 1 ? dp : 1);
+  const hostWeights = offload === 'optimizer-and-parameters' ? weightBytes : 0;
   return {
-    weights: (2 * parameters) / (zero >= 3 ? dp : 1),
-    gradients: ((fp32Gradients ? 4 : 2) * parameters) / (zero >= 2 ? dp : 1),
-    optimizer: (12 * parameters) / (zero >= 1 ? dp : 1),
+    weights: offload === 'optimizer-and-parameters' ? 0 : weightBytes,
+    gradients: gradientBytes,
+    optimizer: 0,
+    host: optimizerBytes + hostGradients + hostWeights,
   };
 }
 
 /** Model states of one rank: dense parameters sharded over d·c replicas, routed experts over t·c·d/(etp·e). */
 export function rankStateBytes(parameters: StageParameters, parallel: ParallelPlan, fp32Gradients: boolean): ModelStateBytes {
-  const dense = modelStateBytes(parameters.layers + parameters.embeddings, fp32Gradients, parallel.zero, denseReplicas(parallel));
-  const experts = modelStateBytes(parameters.experts, fp32Gradients, parallel.zero, expertReplicas(parallel));
+  const states = (count: number, replicas: number): ModelStateBytes =>
+    modelStateBytes(count, fp32Gradients, parallel.zero, replicas, parallel.optimizer, parallel.offload);
+  const dense = states(parameters.layers + parameters.embeddings, denseReplicas(parallel));
+  const experts = states(parameters.experts, expertReplicas(parallel));
   return {
     weights: dense.weights + experts.weights,
     gradients: dense.gradients + experts.gradients,
     optimizer: dense.optimizer + experts.optimizer,
+    host: dense.host + experts.host,
   };
 }

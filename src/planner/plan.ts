@@ -4,6 +4,10 @@ import type { ModelShape } from './model.js';
 export type Recompute = 'none' | 'selective' | 'full';
 export type ZeroStage = 0 | 1 | 2 | 3;
 export type ContextParallelCommunication = 'ring' | 'all-to-all';
+/** Adam with fp32 moments (12 bytes per parameter with the fp32 master weights) or 8-bit moments (6 bytes). */
+export type OptimizerKind = 'adam' | 'adam-8bit';
+/** What lives in host memory: nothing, the optimizer (ZeRO-Offload), or the optimizer and the weights (ZeRO-3 offload). */
+export type Offload = 'none' | 'optimizer' | 'optimizer-and-parameters';
 /** How MoE tokens reach their experts: NCCL all-to-all (a copy per expert) or a node-deduplicating dispatcher (DeepEP). */
 export type MoeDispatcher = 'all-to-all' | 'deepep';
 
@@ -47,6 +51,11 @@ export interface ParallelPlan {
   readonly overlapGradReduce: boolean;
   /** Tensor-parallel collectives run in chunks under the GEMMs (Megatron's --tp-comm-overlap); off when absent. */
   readonly tpCommOverlap?: boolean;
+  /** Adam's state: fp32 moments ('adam', the default) or 8-bit block-quantised moments ('adam-8bit', Dettmers et al. 2022). */
+  readonly optimizer?: OptimizerKind;
+  /** State kept in host memory and moved over PCIe ('none' when absent): ZeRO-Offload (Ren et al. 2021) runs Adam on the
+   * CPU; 'optimizer-and-parameters' also keeps the 16-bit weights there and fetches each layer's shard per pass (ZeRO-3). */
+  readonly offload?: Offload;
 }
 
 /** Everything one estimate needs. */

@@ -42,6 +42,8 @@ export function estimateJson(estimate: Estimate): Record<string, unknown> {
       headroom: round(memory.headroom / GiB, 3),
       total: round(memory.total / GiB, 3),
       capacity: round(memory.capacity / GiB, 3),
+      host: round(memory.host / GiB, 3),
+      hostCapacity: round(memory.hostCapacity / GiB, 3),
     },
     fits: memory.fits,
     worstRank: memory.worstRank,
@@ -66,6 +68,7 @@ export function estimateJson(estimate: Estimate): Record<string, unknown> {
       bubble: round(time.bubble, 6),
       dataParallel: round(time.dataParallel, 6),
       optimizer: round(time.optimizer, 6),
+      offload: round(time.offload, 6),
     },
   };
 }
@@ -84,7 +87,9 @@ export function describePlan(job: Job): string {
   const split = p.layersPerStage === undefined ? '' : ` layers ${p.layersPerStage.join('/')}`;
   return `t=${p.tp} p=${p.pp}${context}${experts} d=${p.dp}${chunks} b=${p.microBatchSize} ${p.pp > 1 ? p.schedule : 'no pipeline'}${split}, ` +
     `recompute ${p.recompute}, ZeRO-${p.zero}${p.sequenceParallel && p.tp > 1 ? ', sequence parallel' : ''}` +
-    (cp > 1 ? `, ${p.cpCommunication ?? 'ring'} context parallel` : '');
+    (cp > 1 ? `, ${p.cpCommunication ?? 'ring'} context parallel` : '') +
+    (p.optimizer === 'adam-8bit' ? ', 8-bit Adam' : '') +
+    ((p.offload ?? 'none') === 'none' ? '' : p.offload === 'optimizer' ? ', optimizer offloaded to CPU' : ', optimizer and weights offloaded to CPU');
 }
 
 /** For a MoE model: its size, what one token uses, and the load the expert memory and time are sized for. */
@@ -97,6 +102,19 @@ function expertsLine(job: Job): string[] {
       `${billions(totalParameters(job.model))} parameters, ${billions(activeParameters(job.model))} active per token; ` +
       `${moe.experts / expertParallelDegree(job.parallel)} experts per GPU; expert activations and compute sized for ` +
       `${EXPERT_LOAD_FACTOR}× the mean load (routing imbalance headroom)`,
+  ];
+}
+
+/** With offloading: what each node's host memory must hold, and the state that moved there. */
+function hostLines(estimate: Estimate): string[] {
+  const { memory, job } = estimate;
+  const offload = job.parallel.offload ?? 'none';
+  if (offload === 'none') return [];
+  const what = offload === 'optimizer'
+    ? 'Adam states, fp32 master weights and a 16-bit gradient copy (ZeRO-Offload)'
+    : 'Adam states, master weights, gradients and the 16-bit weights (ZeRO-3 offload)';
+  return [
+    `  host memory  ${pad(gib(memory.host), 8)} GiB per node of ${gib(memory.hostCapacity)} GiB: ${memory.host <= memory.hostCapacity ? 'fits' : 'DOES NOT FIT'}  (${what})`,
   ];
 }
 
@@ -123,7 +141,8 @@ export function formatEstimate(estimate: Estimate): string {
     `  optimizer    ${pad(gib(memory.optimizer), 8)} GiB`,
     `  activations  ${pad(gib(memory.activations), 8)} GiB`,
     `  headroom     ${pad(gib(memory.headroom), 8)} GiB  (workspaces 1 GiB + 10% fragmentation)`,
-    `  total        ${pad(gib(memory.total), 8)} GiB  of ${gib(memory.capacity)} GiB: ${memory.fits ? 'fits' : 'DOES NOT FIT'}`,
+    `  total        ${pad(gib(memory.total), 8)} GiB  of ${gib(memory.capacity)} GiB: ${memory.total <= memory.capacity ? 'fits' : 'DOES NOT FIT'}`,
+    ...hostLines(estimate),
     '',
     'time per step                 share of the step',
     `  compute          ${share(time.compute)}`,
@@ -134,6 +153,7 @@ export function formatEstimate(estimate: Estimate): string {
     `  bubble           ${share(time.bubble)}`,
     `  data-parallel    ${share(time.dataParallel)}`,
     `  optimizer        ${share(time.optimizer)}`,
+    ...((job.parallel.offload ?? 'none') === 'none' ? [] : [`  offload          ${share(time.offload)}  (PCIe copies and Adam on the CPUs)`]),
     `  step             ${time.step.toFixed(3).padStart(9)} s`,
     '',
     `throughput: ${Math.round(estimate.tokensPerS).toLocaleString('en-US')} tokens/s, ${estimate.tflopsPerGpu.toFixed(1)} TFLOP/s per GPU ` +

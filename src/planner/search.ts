@@ -4,7 +4,7 @@ import { defaultFp32Gradients } from './config.js';
 import { estimate, estimatePlanMemory, type Estimate, type MemoryBreakdown } from './estimate.js';
 import type { Gpu, Precision } from './hardware.js';
 import { moeOf, type ModelShape } from './model.js';
-import type { ContextParallelCommunication, Job, ParallelPlan, Recompute, ZeroStage } from './plan.js';
+import type { ContextParallelCommunication, Job, Offload, OptimizerKind, ParallelPlan, Recompute, ZeroStage } from './plan.js';
 import { SearchFunnel } from './search-funnel.js';
 
 export interface SearchRequest {
@@ -34,6 +34,8 @@ export interface SearchRequest {
   readonly maxMicroBatchSize?: number;
   /** How many plans to return, fastest first. */
   readonly top?: number;
+  /** Only these optimizer states; absent means fp32 Adam on the GPUs, and the lean ones when nothing fits so. */
+  readonly states?: readonly StateChoice[];
 }
 
 export interface SearchResult {
@@ -46,6 +48,8 @@ export interface SearchResult {
   readonly feasible: number;
   /** When nothing could be evaluated: the rules that removed the last candidates, in words. */
   readonly emptyBecause: readonly string[];
+  /** Whether nothing fitted with all state on the GPUs, so that these plans use 8-bit Adam or offloading. */
+  readonly offloaded: boolean;
 }
 
 const divisors = (n: number): number[] => {
@@ -163,59 +167,56 @@ function contextCommunications(request: SearchRequest, tp: number, cp: number): 
   return (heads / tp) % cp === 0 && (kvHeads / tp) % cp === 0 ? ['ring', 'all-to-all'] : ['ring'];
 }
 
-/** Every configuration that divides the cluster and the model, each estimated; the `top` fastest that fit. */
-export function searchPlans(request: SearchRequest): SearchResult {
-  checkRequest(request);
-  const { model, gpus, globalBatchSize } = request;
-  const top = request.top ?? 5;
-  const precision = request.precision ?? 'bf16';
-  const funnel = new SearchFunnel();
-  const kept: Estimate[] = [];
-  let considered = 0;
-  let feasible = 0;
-  let leanest: { job: Job; memory: MemoryBreakdown } | undefined;
+/** Where the optimizer's state lives and how wide it is: one of the search's last dimensions. */
+export interface StateChoice {
+  readonly optimizer: OptimizerKind;
+  readonly offload: Offload;
+}
+
+/** All state on the GPUs, fp32 Adam: what the search tries first. */
+const onGpu: readonly StateChoice[] = [{ optimizer: 'adam', offload: 'none' }];
+/** The levers used when nothing fits on the GPUs: 8-bit Adam, ZeRO-Offload, ZeRO-3 with the weights offloaded too. */
+const leanStates: readonly StateChoice[] = [
+  { optimizer: 'adam-8bit', offload: 'none' },
+  { optimizer: 'adam', offload: 'optimizer' },
+  { optimizer: 'adam', offload: 'optimizer-and-parameters' },
+];
+
+/** Every parallel plan of the search space that divides the cluster and the model, in search order. */
+function* candidatePlans(request: SearchRequest, states: readonly StateChoice[], funnel: SearchFunnel): Generator<ParallelPlan> {
+  const { gpus, globalBatchSize } = request;
   const maxMicroBatch = request.maxMicroBatchSize ?? 16;
-  for (const tp of tensorDegrees(request, funnel)) {
-    for (const pp of pipelineDegrees(request, tp, funnel)) {
-      for (const cp of contextDegrees(request, tp, pp, funnel)) {
-        const dp = gpus / (tp * pp * cp);
-        if (!funnel.keep('batch', globalBatchSize % dp === 0,
-          `the global batch ${globalBatchSize} must be a multiple of the data-parallel degree gpus / (tp × pp × cp)`, `dp ${dp}`)) continue;
-        const perPipeline = globalBatchSize / dp;
-        const microBatchSizes = divisors(perPipeline).filter((b) => b <= maxMicroBatch);
-        for (const microBatchSize of microBatchSizes) {
-          const microbatches = perPipeline / microBatchSize;
-          for (const { schedule, chunks } of scheduleChoices(request, pp, microbatches, funnel)) {
-            for (const recompute of request.recompute ?? recomputeChoices(request)) {
-              for (const zero of request.zero ?? ([0, 1, 2, 3] as const)) {
-                if (!funnel.keep('zero', zero === 0 || dp * cp > 1, 'ZeRO needs more than one data-parallel replica to shard over', `ZeRO-${zero} at dp ${dp}`)) continue;
-                for (const { ep, etp } of expertGrids(request, tp, tp * cp * dp, funnel)) {
-                  for (const cpCommunication of contextCommunications(request, tp, cp)) {
-                    const parallel: ParallelPlan = {
-                      tp, pp, dp, microBatchSize, globalBatchSize, virtualStages: chunks, schedule, recompute,
-                      sequenceParallel: (request.sequenceParallel ?? true) && tp > 1, zero,
-                      flashAttention: request.flashAttention ?? true,
-                      overlapGradReduce: request.overlapGradReduce ?? true,
-                      ...(request.tpCommOverlap && tp > 1 ? { tpCommOverlap: true } : {}),
-                      ...(cp > 1 ? { cp, cpCommunication } : {}),
-                      ...(ep > 1 ? { ep } : {}),
-                      ...(etp !== tp ? { etp } : {}),
-                    };
-                    if ((ep > 1 || etp !== tp) && tp > 1 && !parallel.sequenceParallel) {
-                      funnel.reject('ep', 'expert parallelism with tp above 1 needs sequence parallelism', `ep ${ep} at tp ${tp}`);
-                      continue;
-                    }
-                    const job: Job = {
-                      model, gpu: request.gpu, gpus, parallel,
-                      precision, fp32Gradients: request.fp32Gradients ?? defaultFp32Gradients(precision),
-                    };
-                    considered++;
-                    const memory = estimatePlanMemory(job);
-                    if (leanest === undefined || memory.total < leanest.memory.total) leanest = { job, memory };
-                    if (!memory.fits) continue;
-                    feasible++;
-                    insertFastest(kept, estimate(job), top);
-                  }
+  for (const tp of tensorDegrees(request, funnel)) for (const pp of pipelineDegrees(request, tp, funnel)) {
+    for (const cp of contextDegrees(request, tp, pp, funnel)) {
+      const dp = gpus / (tp * pp * cp);
+      if (!funnel.keep('batch', globalBatchSize % dp === 0,
+        `the global batch ${globalBatchSize} must be a multiple of the data-parallel degree gpus / (tp × pp × cp)`, `dp ${dp}`)) continue;
+      const perPipeline = globalBatchSize / dp;
+      for (const microBatchSize of divisors(perPipeline).filter((b) => b <= maxMicroBatch)) {
+        for (const { schedule, chunks } of scheduleChoices(request, pp, perPipeline / microBatchSize, funnel)) {
+          for (const recompute of request.recompute ?? recomputeChoices(request)) for (const zero of request.zero ?? ([0, 1, 2, 3] as const)) {
+            if (!funnel.keep('zero', zero === 0 || dp * cp > 1, 'ZeRO needs more than one data-parallel replica to shard over', `ZeRO-${zero} at dp ${dp}`)) continue;
+            for (const { ep, etp } of expertGrids(request, tp, tp * cp * dp, funnel)) {
+              const sequenceParallel = (request.sequenceParallel ?? true) && tp > 1;
+              if ((ep > 1 || etp !== tp) && tp > 1 && !sequenceParallel) {
+                funnel.reject('ep', 'expert parallelism with tp above 1 needs sequence parallelism', `ep ${ep} at tp ${tp}`);
+                continue;
+              }
+              for (const state of states) {
+                if (!funnel.keep('zero', state.offload !== 'optimizer-and-parameters' || zero === 3,
+                  'offloading the parameters needs ZeRO-3', `ZeRO-${zero}`)) continue;
+                for (const cpCommunication of contextCommunications(request, tp, cp)) {
+                  yield {
+                    tp, pp, dp, microBatchSize, globalBatchSize, virtualStages: chunks, schedule, recompute, sequenceParallel, zero,
+                    flashAttention: request.flashAttention ?? true,
+                    overlapGradReduce: request.overlapGradReduce ?? true,
+                    ...(request.tpCommOverlap && tp > 1 ? { tpCommOverlap: true } : {}),
+                    ...(cp > 1 ? { cp, cpCommunication } : {}),
+                    ...(ep > 1 ? { ep } : {}),
+                    ...(etp !== tp ? { etp } : {}),
+                    ...(state.optimizer === 'adam' ? {} : { optimizer: state.optimizer }),
+                    ...(state.offload === 'none' ? {} : { offload: state.offload }),
+                  };
                 }
               }
             }
@@ -224,10 +225,44 @@ export function searchPlans(request: SearchRequest): SearchResult {
       }
     }
   }
+}
+
+/** One pass of the search over the given optimizer states. */
+function searchStates(request: SearchRequest, states: readonly StateChoice[]): Omit<SearchResult, 'offloaded'> {
+  const precision = request.precision ?? 'bf16';
+  const funnel = new SearchFunnel();
+  const kept: Estimate[] = [];
+  let considered = 0;
+  let feasible = 0;
+  let leanest: { job: Job; memory: MemoryBreakdown } | undefined;
+  for (const parallel of candidatePlans(request, states, funnel)) {
+    const job: Job = {
+      model: request.model, gpu: request.gpu, gpus: request.gpus, parallel,
+      precision, fp32Gradients: request.fp32Gradients ?? defaultFp32Gradients(precision),
+    };
+    considered++;
+    const memory = estimatePlanMemory(job);
+    if (leanest === undefined || memory.total < leanest.memory.total) leanest = { job, memory };
+    if (!memory.fits) continue;
+    feasible++;
+    insertFastest(kept, estimate(job), request.top ?? 5);
+  }
   return {
     plans: kept, leanest: leanest === undefined ? undefined : estimate(leanest.job), considered, feasible,
     emptyBecause: considered === 0 ? funnel.lastRules() : [],
   };
+}
+
+/**
+ * Every configuration that divides the cluster and the model, each estimated; the `top` fastest that fit. With all
+ * state on the GPUs first; when nothing fits that way, again with 8-bit Adam and offloading to host memory.
+ */
+export function searchPlans(request: SearchRequest): SearchResult {
+  checkRequest(request);
+  const first = searchStates(request, request.states ?? onGpu);
+  if (first.plans.length > 0 || request.states !== undefined || first.considered === 0) return { ...first, offloaded: false };
+  const lean = searchStates(request, leanStates);
+  return { ...lean, considered: first.considered + lean.considered, offloaded: true };
 }
 
 /** Keeps `list` sorted by step time and at most `limit` long. */

@@ -117,4 +117,11 @@ export function validateJob(job: Job): void {
     throw new UsageError(`pp × virtualStages = ${pp * v} chunks exceed the ${model.layers} layers; use fewer virtual stages`);
   }
   if (![0, 1, 2, 3].includes(parallel.zero)) throw new UsageError(`parallel.zero must be 0, 1, 2 or 3, got ${parallel.zero}`);
+  const offload = parallel.offload ?? 'none';
+  if (offload === 'optimizer-and-parameters' && parallel.zero !== 3) {
+    throw new UsageError(`offloading the parameters shards them first: it needs ZeRO-3 (zero: 3), got ZeRO-${parallel.zero}`);
+  }
+  if (offload !== 'none' && parallel.optimizer === 'adam-8bit') {
+    throw new UsageError('an offloaded optimizer runs fp32 Adam on the CPU (DeepSpeed CPU-Adam); use optimizer "adam" with offload, or 8-bit Adam on the GPU');
+  }
 }

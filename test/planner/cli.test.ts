@@ -22,21 +22,22 @@ const config = {
 };
 
 test('plan prints a ranked table and the best plan; --json carries the estimate fields', () => {
-  const text = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--seq-len', '4096', '--top', '3');
+  // --tp and --cp keep these CLI runs short; the search itself is tested in search.test.ts.
+  const text = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--seq-len', '4096', '--top', '3', '--tp', '4,8', '--cp', '1');
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /configurations fit/);
   const rows = text.stdout.split('\n').filter((line) => /^\s*[123]\s+\d+\s+\d+\s+\d+/.test(line));
   assert.equal(rows.length, 3);
   assert.match(text.stdout, /headroom/);
 
-  const json = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--top', '2', '--json');
+  const json = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--top', '2', '--json', '--tp', '8', '--cp', '1');
   assert.equal(json.status, 0, json.stderr);
   const body = JSON.parse(json.stdout) as { plans: Record<string, unknown>[] };
   assert.equal(body.plans.length, 2);
   for (const key of ['memoryGiB', 'stepTimeS', 'tflopsPerGpu', 'mfu', 'bubbleFraction']) assert.ok(key in body.plans[0]!, key);
 
   // An export searches only what the engine runs: Megatron has no zero-bubble schedules.
-  const megatron = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--export', 'megatron');
+  const megatron = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--export', 'megatron', '--tp', '8', '--cp', '1');
   assert.equal(megatron.status, 0, megatron.stderr);
   assert.match(megatron.stdout, /--tensor-model-parallel-size \d+ \\\n/);
 });
@@ -137,7 +138,7 @@ test('a GPU from a hardware file can be planned on', () => {
     id: 'my-gpu', peakTflopsBf16: 500, memoryGiB: 96, memoryBandwidthGBs: 3000, intraNodeBandwidthGBs: 400,
     gpusPerNode: 4, interNodeBandwidthGBs: 50,
   });
-  const result = run('plan', '--model', 'llama3-8b', '--gpu', 'my-gpu', '--hardware', hardware, '--gpus', '8', '--global-batch', '64', '--json', '--top', '1');
+  const result = run('plan', '--model', 'llama3-8b', '--gpu', 'my-gpu', '--hardware', hardware, '--gpus', '8', '--global-batch', '64', '--json', '--top', '1', '--cp', '1');
   assert.equal(result.status, 0, result.stderr);
   const bad = writeJson('gpu-bad.json', { id: 'x', memoryGiB: 1 });
   const failure = run('plan', '--model', 'llama3-8b', '--gpu', 'x', '--hardware', bad, '--gpus', '8', '--global-batch', '8');

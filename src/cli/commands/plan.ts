@@ -164,13 +164,20 @@ export function registerPlan(program: Command): void {
       const result = searchPlans(request);
       if (result.plans.length === 0) throw noPlanError(request, result);
       if (options.json) {
-        const body = { considered: result.considered, feasible: result.feasible, plans: result.plans.map(estimateJson) };
+        const body = {
+          considered: result.considered, feasible: result.feasible, offloaded: result.offloaded, plans: result.plans.map(estimateJson),
+        };
         process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         return;
       }
+      const lean = result.offloaded
+        ? 'nothing fits with all training state on the GPUs; these plans keep Adam in 8 bits or move state to host memory, ' +
+          'at the cost below (host memory per node and the PCIe and CPU time per step). Fine-tuning with LoRA-style ' +
+          'adapters would be a different job.\n\n'
+        : '';
       process.stdout.write(
         `${request.model.name} on ${request.gpus} × ${request.gpu.id}, global batch ${request.globalBatchSize} × ` +
-          `${request.model.seqLength} tokens: ${result.feasible} of ${result.considered} configurations fit\n\n` +
+          `${request.model.seqLength} tokens: ${result.feasible} of ${result.considered} configurations fit\n\n${lean}` +
           `${formatPlanTable(result.plans)}\n\nbest:\n${formatEstimate(result.plans[0]!)}\n`,
       );
     });
