@@ -76,17 +76,26 @@ class GPT2:
         y = (weights @ v).transpose(1, 2).reshape(B, T, C)
         return self.conv1d(y, f"{prefix}.c_proj")
 
-    def logits(self, idx):
-        B, T = idx.shape
-        x = self.w["wte.weight"][idx] + self.w["wpe.weight"][torch.arange(T)]  # [B, T, C]
-        for layer in range(self.config["n_layer"]):
-            h = f"h.{layer}"
-            x = x + self.attention(self.layer_norm(x, f"{h}.ln_1"), f"{h}.attn")
-            hidden = F.gelu(self.conv1d(self.layer_norm(x, f"{h}.ln_2"), f"{h}.mlp.c_fc"), approximate="tanh")
-            x = x + self.conv1d(hidden, f"{h}.mlp.c_proj")
+    def embed(self, idx):
+        T = idx.shape[1]
+        return self.w["wte.weight"][idx] + self.w["wpe.weight"][torch.arange(T)]  # [B, T, C]
+
+    def block(self, x, layer):
+        h = f"h.{layer}"
+        x = x + self.attention(self.layer_norm(x, f"{h}.ln_1"), f"{h}.attn")
+        hidden = F.gelu(self.conv1d(self.layer_norm(x, f"{h}.ln_2"), f"{h}.mlp.c_fc"), approximate="tanh")
+        return x + self.conv1d(hidden, f"{h}.mlp.c_proj")
+
+    def head(self, x):
         x = self.layer_norm(x, "ln_f")
         head = self.w["wte.weight"] if self.config.get("tie_word_embeddings", True) else self.w["lm_head.weight"]
         return x @ head.T  # [B, T, V]
+
+    def logits(self, idx):
+        x = self.embed(idx)
+        for layer in range(self.config["n_layer"]):
+            x = self.block(x, layer)
+        return self.head(x)
 
 
 def transformers_model(checkpoint, dtype):

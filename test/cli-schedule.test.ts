@@ -86,14 +86,14 @@ test('--file reads a custom schedule as text or JSON', () => {
 });
 
 test('bad input: one line naming the flag and what it accepts, exit code 2', () => {
-  assertUsageError(['--schedule', 'pipedream'], /'--schedule <name>' argument 'pipedream' is invalid\. Allowed choices are naive, gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-v/);
+  assertUsageError(['--schedule', 'pipedream'], /'--schedule <name>' argument 'pipedream' is invalid\. Allowed choices are naive, gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-h2, zb-v, dualpipe-v/);
   assertUsageError(['--stages', '0'], /'--stages <p>' argument '0' is invalid\. expected a positive integer/);
   assertUsageError(['--microbatches', '-3'], /'--microbatches <m>' argument '-3' is invalid/);
   assertUsageError(['--stages', '2.5'], /'--stages <p>' argument '2\.5' is invalid/);
   assertUsageError(['--costs', 'f=1,x=2'], /'--costs <spec>' argument 'f=1,x=2' is invalid\. cannot read 'x=2': use keys f, b, i, w/);
   assertUsageError(['--costs', 'f=0'], /'--costs <spec>'.*positive numbers/);
   assertUsageError(['--comm', 'fast'], /'--comm <seconds>' argument 'fast' is invalid/);
-  assertUsageError(['--format', 'pdf'], /Allowed choices are text, svg, trace, json/);
+  assertUsageError(['--format', 'pdf'], /Allowed choices are text, svg, trace, json, torch-csv/);
   assertUsageError(['--schedule', 'interleaved-1f1b', '--microbatches', '6'], /interleaved-1f1b needs micro-batches divisible by ranks .*such as 4 or 8/);
   assertUsageError(['--schedule', 'zb-v', '--chunks', '3'], /zb-v places exactly 2 chunks per rank \(got 3\)/);
   assertUsageError(['--schedule', '1f1b', '--chunks', '2'], /1f1b runs one chunk per rank/);

@@ -4,6 +4,7 @@ import { RankFailedError } from '../runtime/rank-pool.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSampleCommand } from './commands/sample.js';
 import { registerScheduleCommand } from './commands/schedule.js';
@@ -18,6 +19,7 @@ const commandModules: ((program: Command) => void)[] = [
   registerPlan,
   registerEstimate,
   registerExplain,
+  registerLabCommand,
 ];
 
 export function buildProgram(): Command {

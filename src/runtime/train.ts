@@ -40,9 +40,15 @@ export interface StepRecord {
 export interface TrainHooks {
   /** Before the first step: the split and each stage's measured cost. */
   onStart?(plan: RunPlan): void;
-  onStep?(record: StepRecord): void;
+  /** After each step; `timelines()` draws it as measured and as the simulator predicts it from the step's own costs. */
+  onStep?(record: StepRecord, timelines: () => StepTimelines): void;
   /** After step `step`, when --save-every asks for it; must finish writing before training continues. */
   onSave?(step: number, state: ModelState, position: number): Promise<void> | void;
+}
+
+export interface StepTimelines {
+  readonly measured: Timeline;
+  readonly predicted: Timeline;
 }
 
 export interface RunPlan {
@@ -132,7 +138,10 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
       steps.push(record);
       outcomes.push(outcome);
       outcome.peakActivationBytes.forEach((bytes, rank) => (peakActivationBytes[rank] = Math.max(peakActivationBytes[rank]!, bytes)));
-      hooks.onStep?.(record);
+      hooks.onStep?.(record, () => ({
+        measured: measuredTimeline(schedule, outcome),
+        predicted: idealTimeline(schedule, [outcome], pipeline.stashBytesPerStage),
+      }));
       if (hooks.onSave && options.saveEvery !== undefined && step % options.saveEvery === 0 && step < options.steps) {
         await hooks.onSave(step, await pipeline.collect(), step);
       }

@@ -1,15 +1,7 @@
-/** The catalogue of built-in schedules and the one entry point that checks their preconditions. */
+/** The one entry point that checks a request against its catalogue entry's rules and generates the schedule. */
 import { UsageError } from '../errors.js';
-import { gpipeSchedule } from './generators/gpipe.js';
-import { interleavedSchedule } from './generators/interleaved.js';
-import { naiveSchedule } from './generators/naive.js';
-import { oneForwardOneBackwardSchedule } from './generators/one-f-one-b.js';
-import { zeroBubbleH1Schedule } from './generators/zb-h1.js';
-import { zeroBubbleVSchedule } from './generators/zb-v.js';
+import { catalogueEntry, catalogueNames, isScheduleName, type CatalogueEntry, type ScheduleName } from './catalogue.js';
 import type { Schedule } from './types.js';
-
-export const scheduleNames = ['naive', 'gpipe', '1f1b', 'interleaved-1f1b', 'zb-h1', 'zb-v'] as const;
-export type ScheduleName = (typeof scheduleNames)[number];
 
 /** About half a gigabyte of actions and timeline events; beyond this a request is a mistake, not a plan. */
 export const maxActions = 1 << 22;
@@ -19,12 +11,8 @@ export interface GenerateOptions {
   readonly ranks: number;
   /** m: micro-batches per training step. */
   readonly microbatches: number;
-  /** v: model chunks per rank (interleaved-1f1b: 2 or more, default 2; zb-v: exactly 2; others: 1). */
+  /** v: model chunks per rank (the catalogue entry's default when absent). */
   readonly chunks?: number;
-}
-
-export function isScheduleName(name: string): name is ScheduleName {
-  return (scheduleNames as readonly string[]).includes(name);
 }
 
 function requirePositiveInteger(what: string, value: number): void {
@@ -33,64 +21,51 @@ function requirePositiveInteger(what: string, value: number): void {
   }
 }
 
-/** Chunks per rank for `name`, after checking the rule that schedule imposes on them. */
-function chunksFor(name: ScheduleName, chunks: number | undefined): number {
-  if (chunks !== undefined) requirePositiveInteger('chunks', chunks);
-  switch (name) {
-    case 'interleaved-1f1b':
-      if (chunks !== undefined && chunks < 2) {
-        throw new UsageError(`interleaved-1f1b needs 2 or more chunks per rank (got ${chunks}); use 1f1b for one chunk`);
-      }
-      return chunks ?? 2;
-    case 'zb-v':
-      if (chunks !== undefined && chunks !== 2) {
-        throw new UsageError(`zb-v places exactly 2 chunks per rank (got ${chunks}); use chunks 2`);
-      }
-      return 2;
-    default:
-      if (chunks !== undefined && chunks !== 1) {
-        throw new UsageError(
-          `${name} runs one chunk per rank (got ${chunks}); use interleaved-1f1b or zb-v for several chunks`,
-        );
-      }
-      return 1;
+/** Chunks per rank for `entry`, after checking its rule. */
+function chunksFor(entry: CatalogueEntry, chunks: number | undefined): number {
+  if (chunks === undefined) return entry.chunks.default;
+  requirePositiveInteger('chunks', chunks);
+  const { min, max } = entry.chunks;
+  if (chunks >= min && chunks <= max) return chunks;
+  if (min === max && min === 1) {
+    const several = catalogueNames.filter((name) => catalogueEntry(name).chunks.max > 1).join(' or ');
+    throw new UsageError(`${entry.name} runs one chunk per rank (got ${chunks}); use ${several} for several chunks`);
   }
+  if (min === max) throw new UsageError(`${entry.name} places exactly ${min} chunks per rank (got ${chunks}); use chunks ${min}`);
+  throw new UsageError(`${entry.name} needs ${min} or more chunks per rank (got ${chunks}); use 1f1b for one chunk`);
+}
+
+function requireMultipleOfRanks(entry: CatalogueEntry, ranks: number, microbatches: number): void {
+  if (microbatches % ranks === 0) return;
+  const lower = microbatches - (microbatches % ranks);
+  const higher = lower + ranks;
+  const choices = lower > 0 ? `${lower} or ${higher}` : `${higher}`;
+  throw new UsageError(
+    `${entry.name} needs micro-batches divisible by ranks (got microbatches ${microbatches}, ranks ${ranks}); use a multiple of ${ranks} such as ${choices}`,
+  );
 }
 
 export function generateSchedule(name: ScheduleName, options: GenerateOptions): Schedule {
   if (!isScheduleName(name)) {
-    throw new UsageError(`unknown schedule '${String(name)}'; accepted: ${scheduleNames.join(', ')}`);
+    throw new UsageError(`unknown schedule '${String(name)}'; accepted: ${catalogueNames.join(', ')}`);
   }
+  const entry = catalogueEntry(name);
   const { ranks, microbatches } = options;
   requirePositiveInteger('ranks', ranks);
   requirePositiveInteger('microbatches', microbatches);
-  const chunks = chunksFor(name, options.chunks);
-  const actions = ranks * chunks * microbatches * (name === 'zb-h1' || name === 'zb-v' ? 3 : 2);
+  const chunks = chunksFor(entry, options.chunks);
+  const actions = ranks * chunks * microbatches * (entry.splitBackward ? 3 : 2);
   if (actions > maxActions) {
     throw new UsageError(
       `${name} with ${ranks} ranks, ${microbatches} micro-batches and ${chunks} chunks per rank has ${actions} actions; at most ${maxActions} fit in memory, so use fewer micro-batches or ranks`,
     );
   }
-  switch (name) {
-    case 'naive':
-      return naiveSchedule(ranks, microbatches);
-    case 'gpipe':
-      return gpipeSchedule(ranks, microbatches);
-    case '1f1b':
-      return oneForwardOneBackwardSchedule(ranks, microbatches);
-    case 'interleaved-1f1b':
-      if (microbatches % ranks !== 0) {
-        const lower = microbatches - (microbatches % ranks);
-        const higher = lower + ranks;
-        const choices = lower > 0 ? `${lower} or ${higher}` : `${higher}`;
-        throw new UsageError(
-          `interleaved-1f1b needs micro-batches divisible by ranks (got microbatches ${microbatches}, ranks ${ranks}); use a multiple of ${ranks} such as ${choices}`,
-        );
-      }
-      return interleavedSchedule(ranks, microbatches, chunks);
-    case 'zb-h1':
-      return zeroBubbleH1Schedule(ranks, microbatches);
-    case 'zb-v':
-      return zeroBubbleVSchedule(ranks, microbatches);
+  if (entry.microbatchesMultipleOfRanks) requireMultipleOfRanks(entry, ranks, microbatches);
+  const fewest = entry.minMicrobatchesPerRank * ranks;
+  if (microbatches < fewest) {
+    throw new UsageError(
+      `${name} needs at least ${entry.minMicrobatchesPerRank} micro-batches per rank, one per stage (got microbatches ${microbatches}, ranks ${ranks}); use ${fewest} or more`,
+    );
   }
+  return entry.generate(ranks, microbatches, chunks);
 }

@@ -1,42 +1,56 @@
 /**
- * The simulator: runs every rank's action list against a cost model. Sends are asynchronous (a rank never
- * waits for its receiver); an action starts when its rank is free and its inputs exist, an input from another
- * rank arriving one message time after its producer ends. Stash is counted per rank in execution order:
- * F stashes its micro-batch's activation on that stage, B frees it, or W frees it when the backward is split
- * (the weight gradient still needs the stage's input).
+ * The simulator: runs every rank's lowered list against a cost model. A rank runs its list in order;
+ * compute takes its duration; a send is issued when the rank reaches it and its transfer takes the
+ * message time without holding the rank (messages do not contend for links); a receive holds the rank
+ * until its message has arrived and takes it at that instant; REDUCE_GRAD is issued at once and runs on the rank's collective stream,
+ * one reduction after another, overlapping compute; SEND_TIED goes out once its stage's reduction is done.
+ * The step ends with the last event, so communication that is not hidden behind compute grows the bubble.
  */
 import { UsageError } from '../errors.js';
-import { checkCostModel, stagesPerRank, type CostModel } from './costs.js';
-import { actionAt, compileDependencies, dependenciesOf, type DependencyTable } from './dependencies.js';
-import { indexSchedule, type ScheduleIndex } from './structure.js';
-import type { Schedule, Timeline, TimelineEvent } from './types.js';
+import { formatAction } from './actions.js';
+import { checkCostModel, type CostModel } from './costs.js';
+import { lowerIndexed } from './lower.js';
+import { indexSchedule } from './structure.js';
+import { channelOf, consumerOf, indexLowered, producerOf, roleCompute, roleReceive, roleReduce, roleSend, type LoweredIndex } from './lowered-structure.js';
+import { timelineFromEvents } from './timeline.js';
+import { checkLocalOrder } from './validate.js';
+import type { Action, LoweredSchedule, Schedule, Timeline, TimelineEvent } from './types.js';
 
-/** Start and end of every action: [actions], indexed as in the dependency table; throws if some rank is stuck. */
-function runActions(
-  schedule: Schedule,
-  index: ScheduleIndex,
-  costs: CostModel,
-  table: DependencyTable,
-): { starts: Float64Array; ends: Float64Array } {
-  const { ranks, order } = schedule;
-  const { offsets, producer, crossing, consumerRank } = table;
+function isLowered(schedule: Schedule | LoweredSchedule): schedule is LoweredSchedule {
+  return 'replicas' in schedule;
+}
+
+/** Seconds each message takes in flight: [messages]. */
+function flightTimes(index: LoweredIndex, costs: CostModel): Float64Array {
+  const { stages } = index.compute;
+  const boundaries = stages - 1;
+  const seconds = new Float64Array(index.messages);
+  for (let message = 0; message < index.messages; message++) {
+    const channel = channelOf(index, message);
+    seconds[message] = channel < 2 * boundaries ? costs.commSeconds[channel % boundaries]! : (costs.tiedSeconds ?? 0);
+  }
+  return seconds;
+}
+
+/** Start and end of every lowered action: [actions] each, indexed as index.actions; throws if some rank is stuck. */
+function runActions(schedule: LoweredSchedule, index: LoweredIndex, costs: CostModel): { starts: Float64Array; ends: Float64Array } {
+  const { ranks } = schedule;
+  const { offsets, actions, message, role } = index;
   const total = offsets[ranks]!;
-  const duration = new Float64Array(total); // [actions]
-  const delay = new Float64Array(total * 2); // [actions * 2] message time of each input
-  order.forEach((actions, rank) => {
-    actions.forEach((a, position) => {
-      const global = offsets[rank]! + position;
-      duration[global] = costs.duration[a.kind][a.stage]!;
-      for (let k = 0; k < 2; k++) {
-        const boundary = crossing[global * 2 + k]!;
-        if (boundary >= 0) delay[global * 2 + k] = costs.commSeconds[boundary]!;
-      }
-    });
-  });
+  const flight = flightTimes(index, costs);
+  const arrival = new Float64Array(index.messages).fill(-1); // [messages] when each arrives, -1 until sent
+  const receiver = new Int32Array(index.messages);
+  for (let rank = 0; rank < ranks; rank++) {
+    for (let global = offsets[rank]!; global < offsets[rank + 1]!; global++) {
+      if (role[global] === roleReceive) receiver[message[global]!] = rank;
+    }
+  }
+  const reduced = new Float64Array(schedule.stages); // [stages] when each stage's reduction completes
   const starts = new Float64Array(total);
-  const ends = new Float64Array(total).fill(-1); // -1 until the action has run
+  const ends = new Float64Array(total);
   const next = Int32Array.from(offsets.subarray(0, ranks)); // [ranks] global index each rank runs next
   const free = new Float64Array(ranks); // [ranks] when each rank finishes its last action so far
+  const collectiveFree = new Float64Array(ranks); // [ranks] when each rank's collective stream is free
   const pending: number[] = Array.from({ length: ranks }, (_, rank) => ranks - 1 - rank);
   const queued = new Uint8Array(ranks).fill(1);
 
@@ -45,93 +59,78 @@ function runActions(
     queued[rank] = 0;
     const last = offsets[rank + 1]!;
     let global = next[rank]!;
-    let ready = free[rank]!;
-    running: for (; global < last; global++) {
-      let start = ready;
-      for (let k = global * 2; k < global * 2 + 2; k++) {
-        const input = producer[k]!;
-        if (input < 0) continue;
-        if (ends[input]! < 0) break running;
-        start = Math.max(start, ends[input]! + delay[k]!);
+    let now = free[rank]!;
+    for (; global < last; global++) {
+      const a = actions[global]!;
+      let start = now;
+      let end = now;
+      const kind = role[global];
+      if (kind === roleCompute) {
+        end = start + costs.duration[(a as Action).kind][a.stage]!;
+        now = end;
+      } else if (kind === roleReduce) {
+        start = Math.max(now, collectiveFree[rank]!);
+        end = start + (costs.reduceSeconds?.[a.stage] ?? 0);
+        collectiveFree[rank] = end;
+        reduced[a.stage] = end;
+      } else if (kind === roleSend) {
+        if (a.kind === 'SEND_TIED') start = Math.max(now, reduced[a.stage]!);
+        const sent = message[global]!;
+        end = start + flight[sent]!;
+        arrival[sent] = end;
+        const to = receiver[sent]!;
+        if (!queued[to]) {
+          queued[to] = 1;
+          pending.push(to);
+        }
+      } else {
+        const arrived = arrival[message[global]!]!;
+        if (arrived < 0) break;
+        start = end = now = Math.max(now, arrived); // the wait before it is idle time, drawn as such
       }
       starts[global] = start;
-      ready = start + duration[global]!;
-      ends[global] = ready;
-      const consumer = consumerRank[global]!;
-      if (consumer >= 0 && !queued[consumer]) {
-        queued[consumer] = 1;
-        pending.push(consumer);
-      }
+      ends[global] = end;
     }
     next[rank] = global;
-    free[rank] = ready;
+    free[rank] = now;
   }
 
   for (let rank = 0; rank < ranks; rank++) {
-    const position = next[rank]! - offsets[rank]!;
-    if (position === order[rank]!.length) continue;
-    const waited = dependenciesOf(schedule, index, order[rank]![position]!).find(
-      (d) => ends[offsets[d.rank]! + d.position]! < 0,
-    )!;
+    const global = next[rank]!;
+    if (global === offsets[rank + 1]!) continue;
+    const waited = message[global]!;
+    const producer = producerOf(index, waited);
+    const consumer = consumerOf(index, waited);
     throw new UsageError(
-      `deadlock: rank ${rank} cannot start ${actionAt(schedule, rank, position)}: it waits for ${actionAt(schedule, waited.rank, waited.position)} on rank ${waited.rank}, which never runs before it`,
+      `deadlock: rank ${rank} cannot run ${formatAction(actions[global]!)}${consumer === undefined ? '' : ` (before ${consumer})`}: it waits for ${producer.token}'s ${producer.payload} from rank ${producer.rank}, which is never sent before it`,
     );
   }
   return { starts, ends };
 }
 
-/** Per rank: most stashed activations at once, in micro-batches' worth and in bytes. */
-function peakStash(schedule: Schedule, costs: CostModel): { activations: number[]; bytes: number[] } {
-  const share = stagesPerRank(schedule);
-  const activations: number[] = [];
-  const bytes: number[] = [];
-  schedule.order.forEach((actions, rank) => {
-    let heldCount = 0;
-    let heldBytes = 0;
-    let peakCount = 0;
-    let peakBytes = 0;
-    for (const a of actions) {
-      const size = costs.activationBytes[a.stage]!;
-      if (a.kind === 'F') {
-        heldCount++;
-        heldBytes += size;
-        peakCount = Math.max(peakCount, heldCount);
-        peakBytes = Math.max(peakBytes, heldBytes);
-      } else if (a.kind === 'B' || a.kind === 'W') {
-        heldCount--;
-        heldBytes -= size;
-      }
+/**
+ * A compute schedule is simulated as lowered for one replica without a tied exchange; pass a lowered
+ * schedule (lowerSchedule) to include the tied exchange and the data-parallel reduction.
+ */
+export function simulate(schedule: Schedule | LoweredSchedule, costs: CostModel): Timeline {
+  let lowered: LoweredSchedule;
+  let index: LoweredIndex;
+  if (isLowered(schedule)) {
+    lowered = schedule;
+    index = indexLowered(lowered);
+  } else {
+    const computeIndex = indexSchedule(schedule);
+    lowered = lowerIndexed(schedule, computeIndex, { replicas: 1, tiedEmbedding: false });
+    index = indexLowered(lowered, { compute: schedule, computeIndex });
+  }
+  checkLocalOrder(index.compute, index.computeIndex);
+  checkCostModel(index.compute, costs);
+  const { starts, ends } = runActions(lowered, index, costs);
+  const events = new Array<TimelineEvent>(index.actions.length); // rank after rank, each in execution order
+  for (let rank = 0; rank < lowered.ranks; rank++) {
+    for (let global = index.offsets[rank]!; global < index.offsets[rank + 1]!; global++) {
+      events[global] = { rank, action: index.actions[global]!, start: starts[global]!, end: ends[global]! };
     }
-    // A stage on a rank holding k stages carries 1/k of that rank's micro-batch activation.
-    activations.push(share[rank]! > 0 ? peakCount / share[rank]! : 0);
-    bytes.push(peakBytes);
-  });
-  return { activations, bytes };
-}
-
-export function simulate(schedule: Schedule, costs: CostModel): Timeline {
-  const index = indexSchedule(schedule);
-  checkCostModel(schedule, costs);
-  const table = compileDependencies(schedule, index);
-  const { starts, ends } = runActions(schedule, index, costs, table);
-  const events = new Array<TimelineEvent>(table.actions.length); // rank after rank, each in execution order
-  let makespan = 0;
-  const busy = schedule.order.map((_, rank) => {
-    let total = 0;
-    for (let global = table.offsets[rank]!; global < table.offsets[rank + 1]!; global++) {
-      events[global] = { rank, action: table.actions[global]!, start: starts[global]!, end: ends[global]! };
-      total += ends[global]! - starts[global]!;
-      makespan = Math.max(makespan, ends[global]!);
-    }
-    return total;
-  });
-  const stash = peakStash(schedule, costs);
-  return {
-    events,
-    makespan,
-    busy,
-    bubbleFraction: busy.map((time) => (makespan > 0 ? (makespan - time) / makespan : 0)),
-    peakActivations: stash.activations,
-    peakActivationBytes: stash.bytes,
-  };
+  }
+  return timelineFromEvents(lowered, events, costs.activationBytes);
 }

@@ -1,6 +1,7 @@
 /**
  * The shape checks every consumer of a schedule needs before it can trust indices: sizes, placement,
- * every action on its stage's rank, and every (stage, micro-batch) done exactly once. Returns where each
+ * every action on its stage's rank, and every (stage, micro-batch) done exactly once (its forward, and its
+ * backward unless the schedule runs forward only). Returns where each
  * action sits so the validator and the simulator look dependencies up in O(1).
  */
 import { UsageError } from '../errors.js';
@@ -79,7 +80,13 @@ function claim(table: Int32Array, slot: number, position: number, rank: number, 
   table[slot] = position;
 }
 
+/** A schedule with no backward at all runs forward only (evaluation); any backward makes it a training step. */
+export function isForwardOnly(schedule: Schedule): boolean {
+  return schedule.order.every((actions) => actions.every((a) => a.kind === 'F'));
+}
+
 function checkComplete(schedule: Schedule, index: ScheduleIndex): void {
+  const forwardOnly = isForwardOnly(schedule);
   for (let stage = 0; stage < schedule.stages; stage++) {
     const rank = schedule.placement[stage]!;
     for (let microbatch = 0; microbatch < schedule.microbatches; microbatch++) {
@@ -88,6 +95,7 @@ function checkComplete(schedule: Schedule, index: ScheduleIndex): void {
       if (index.forwardAt[slot]! < 0) {
         throw new UsageError(`rank ${rank} never runs ${name('F')}: every (stage, micro-batch) needs one forward`);
       }
+      if (forwardOnly) continue;
       if (index.inputGradientAt[slot]! < 0) {
         throw new UsageError(
           `rank ${rank} never runs the backward of stage ${stage} micro-batch ${microbatch}: add ${name('B')}, or ${name('I')} and ${name('W')}`,
@@ -98,6 +106,32 @@ function checkComplete(schedule: Schedule, index: ScheduleIndex): void {
       }
     }
   }
+}
+
+/** Overlapped pairs name an F followed at once by a B or I of another stage on the same rank, each action in one pair at most. */
+function checkOverlaps(schedule: Schedule): void {
+  const { overlaps } = schedule;
+  if (overlaps === undefined) return;
+  if (!Array.isArray(overlaps) || overlaps.length !== schedule.ranks) {
+    throw new UsageError(`schedule overlaps must hold one list of pair positions for each of its ${schedule.ranks} ranks`);
+  }
+  overlaps.forEach((positions, rank) => {
+    const actions = schedule.order[rank]!;
+    let previous = -2;
+    for (const position of positions) {
+      const first = actions[position];
+      const second = actions[position + 1];
+      if (!Number.isInteger(position) || position < previous + 2 || first === undefined || second === undefined) {
+        throw new UsageError(`rank ${rank}: overlapped pair at position ${position} must start after the previous pair and before the last action`);
+      }
+      if (first.kind !== 'F' || (second.kind !== 'B' && second.kind !== 'I') || first.stage === second.stage) {
+        throw new UsageError(
+          `rank ${rank}: ${formatAction(first)} and ${formatAction(second)} cannot run as an overlapped pair: it is a forward followed by a backward (B or I) of another stage`,
+        );
+      }
+      previous = position;
+    }
+  });
 }
 
 export function indexSchedule(schedule: Schedule): ScheduleIndex {
@@ -119,5 +153,6 @@ export function indexSchedule(schedule: Schedule): ScheduleIndex {
     });
   });
   checkComplete(schedule, index);
+  checkOverlaps(schedule);
   return index;
 }

@@ -20,6 +20,12 @@ export interface Schedule {
   readonly placement: readonly number[];
   /** order[rank] = that rank's actions, in the order it executes them. */
   readonly order: readonly (readonly Action[])[];
+  /**
+   * [rank] ascending positions i at which order[rank][i], an F, and order[rank][i + 1], a B or I of another
+   * stage, run as one overlapped pair (DualPipe's F&B, PyTorch's OVERLAP_F_B): the pair waits for both inputs
+   * before it starts, and both outputs leave after it ends. Absent: no pairs.
+   */
+  readonly overlaps?: readonly (readonly number[])[];
 }
 
 /**
@@ -31,6 +37,8 @@ export interface Schedule {
  * - RECV_B s m: on the owner of stage s, before B or I (s, m): wait for the gradient of stage s's output.
  * - SEND_TIED s / RECV_TIED s (s is the first or the last stage, no micro-batch): the tied embedding's gradient
  *   of stage s goes to the owner of the other end / the other end's gradient is awaited and added.
+ *   SEND_TIED follows the stage's last weight gradient (and its REDUCE_GRAD, whose result it sends);
+ *   RECV_TIED ends the rank's list. Both ends then hold the same sum (addition commutes).
  * - REDUCE_GRAD s (no micro-batch): stage s's gradients are reduced across data-parallel replicas, issued as
  *   soon as stage s's last backward is done so it overlaps the rest of the step; a collective of the ranks
  *   that own stage s in every replica, complete before the step's gradient norm.
@@ -47,16 +55,26 @@ export interface CommAction {
 export type LoweredAction = Action | CommAction;
 
 /** A compute schedule with its communication made explicit; what the runtime executes. */
-export interface LoweredSchedule extends Omit<Schedule, 'order'> {
+export interface LoweredSchedule extends Omit<Schedule, 'order' | 'overlaps'> {
   /** Data-parallel replicas of this pipeline that reduce gradients with each other (1: none). */
   readonly replicas: number;
-  /** order[rank] = that pipeline rank's compute and communication, in execution order (the same in every replica). */
+  /** Whether the first and last stages share the embedding matrix (so their owners exchange its gradient). */
+  readonly tiedEmbedding: boolean;
+  /**
+   * order[rank] = that pipeline rank's compute and communication, in execution order (the same in every
+   * replica); an overlapped pair is its two computes with both receives before them and both sends after.
+   */
   readonly order: readonly (readonly LoweredAction[])[];
 }
 
+/**
+ * One action on a time axis. Compute actions occupy their rank; on the simulator's timeline a send spans its
+ * transfer (issued to arrived), a receive is the instant its rank takes the message (waiting for it is idle
+ * time), REDUCE_GRAD spans its collective; none of these make the rank busy.
+ */
 export interface TimelineEvent {
   readonly rank: number;
-  readonly action: Action;
+  readonly action: LoweredAction;
   readonly start: number;
   readonly end: number;
 }
@@ -65,7 +83,7 @@ export interface TimelineEvent {
 export interface Timeline {
   readonly events: readonly TimelineEvent[];
   readonly makespan: number;
-  /** Per rank: time spent in actions. */
+  /** Per rank: time spent in compute actions. */
   readonly busy: readonly number[];
   /** Per rank: idle / makespan, in [0, 1). */
   readonly bubbleFraction: readonly number[];

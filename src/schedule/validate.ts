@@ -1,18 +1,20 @@
 /**
  * The validator: shape and exactly-once (structure.ts), dependencies on one rank in order, and a progress
- * check under blocking communication between neighbouring stages. The progress model is stricter than the
- * runtime's asynchronous sends: each stage boundary has one channel forward (activations) and one back
- * (gradients), each holding at most one message not yet taken; a send blocks while its channel is full and a
+ * (deadlock) check of the lowered lists, with their real sends and receives. The progress model is stricter
+ * than the runtime's asynchronous sends: each channel (a stage boundary and direction, or one end of the
+ * tied exchange) holds at most one message not yet taken; a send blocks while its channel is full and a
  * receive blocks until its message is on the channel. A schedule that makes progress here makes progress
- * with unbounded (asynchronous) sends too. Stages on the same rank hand data over in memory.
+ * with unbounded buffers too. REDUCE_GRAD is a barrier of the owners of its stage in every replica; all
+ * replicas run the same lists, so every member reaches it in the same state and it never holds up the check.
  */
 import { UsageError } from '../errors.js';
-import { formatAction } from './actions.js';
-import { actionAt, compileDependencies, dependenciesOf, payloadOf, type DependencyTable } from './dependencies.js';
+import { actionAt, dependenciesOf } from './dependencies.js';
+import { lowerIndexed } from './lower.js';
+import { channelOf, consumerOf, indexLowered, producerOf, roleReceive, roleSend, type LoweredIndex } from './lowered-structure.js';
 import { indexSchedule, type ScheduleIndex } from './structure.js';
-import type { Action, Schedule } from './types.js';
+import type { LoweredSchedule, Schedule } from './types.js';
 
-function checkLocalOrder(schedule: Schedule, index: ScheduleIndex): void {
+export function checkLocalOrder(schedule: Schedule, index: ScheduleIndex): void {
   schedule.order.forEach((actions, rank) => {
     actions.forEach((a, position) => {
       for (const dependency of dependenciesOf(schedule, index, a)) {
@@ -26,33 +28,41 @@ function checkLocalOrder(schedule: Schedule, index: ScheduleIndex): void {
   });
 }
 
-/** The channel a message travels on: one per stage boundary and direction, [2 * stages]. */
-function channelOf(schedule: Schedule, producer: Action, boundary: number): number {
-  return (producer.kind === 'F' ? 0 : schedule.stages) + boundary;
-}
+const onChannel = 1; // a message not yet sent is 0
+const taken = 2;
 
-/** Every rank running its list under the blocking model, one untaken message per channel. */
+/** Every rank running its lowered list under the blocking model, one untaken message per channel. */
 class BlockingRun {
-  /** [ranks] global index of the action each rank runs next (or has just run, while sending). */
+  /** [ranks] global index of the action each rank runs next. */
   readonly next: Int32Array;
-  /** [ranks] 1 while the rank waits to put its last action's output on a full channel. */
-  readonly sending: Uint8Array;
-  /** [actions] per producing action: 0 not sent, 1 on its channel, 2 taken by the receiver. */
-  readonly message: Uint8Array;
-  /** [2 * stages] the producing action whose message sits on that channel untaken, or -1. */
-  readonly onChannel: Int32Array;
+  /** [messages] 0 not sent, onChannel or taken. */
+  readonly state: Uint8Array;
+  /** [channels] the message sitting untaken on that channel, or -1. */
+  readonly holding: Int32Array;
+  /** [messages] the rank that receives the message. */
+  readonly receiver: Int32Array;
+  /** [messages] the rank that sends it. */
+  readonly sender: Int32Array;
   readonly pending: number[];
   readonly queued: Uint8Array;
 
   constructor(
-    readonly schedule: Schedule,
-    readonly table: DependencyTable,
+    readonly schedule: LoweredSchedule,
+    readonly index: LoweredIndex,
   ) {
-    const { ranks, stages } = schedule;
-    this.next = Int32Array.from(table.offsets.subarray(0, ranks));
-    this.sending = new Uint8Array(ranks);
-    this.message = new Uint8Array(table.actions.length);
-    this.onChannel = new Int32Array(2 * stages).fill(-1);
+    const { ranks } = schedule;
+    const { offsets, role, message, messages, channels } = index;
+    this.next = Int32Array.from(offsets.subarray(0, ranks));
+    this.state = new Uint8Array(messages);
+    this.holding = new Int32Array(channels).fill(-1);
+    this.receiver = new Int32Array(messages).fill(-1);
+    this.sender = new Int32Array(messages).fill(-1);
+    for (let rank = 0; rank < ranks; rank++) {
+      for (let global = offsets[rank]!; global < offsets[rank + 1]!; global++) {
+        if (role[global] === roleSend) this.sender[message[global]!] = rank;
+        if (role[global] === roleReceive) this.receiver[message[global]!] = rank;
+      }
+    }
     this.pending = Array.from({ length: ranks }, (_, rank) => rank);
     this.queued = new Uint8Array(ranks).fill(1);
   }
@@ -65,34 +75,26 @@ class BlockingRun {
 
   /** Advances one rank as far as its channels allow. */
   advance(rank: number): void {
-    const { schedule, table, message, onChannel } = this;
-    const last = table.offsets[rank + 1]!;
-    for (let global = this.next[rank]!; global < last; global = this.next[rank]!) {
-      const a = table.actions[global]!;
-      if (this.sending[rank]) {
-        const channel = channelOf(schedule, a, table.consumerCrossing[global]!);
-        if (onChannel[channel]! >= 0) return;
-        onChannel[channel] = global;
-        message[global] = 1;
-        this.wake(table.consumerRank[global]!);
-        this.sending[rank] = 0;
-        this.next[rank] = global + 1;
-        continue;
+    const { index, state, holding } = this;
+    const last = index.offsets[rank + 1]!;
+    for (let global = this.next[rank]!; global < last; global++, this.next[rank] = global) {
+      const role = index.role[global]!;
+      if (role !== roleSend && role !== roleReceive) continue; // compute (ordered on its rank) and REDUCE_GRAD (a barrier all members reach together)
+      const message = index.message[global]!;
+      const channel = channelOf(index, message);
+      if (role === roleSend) {
+        if (holding[channel]! >= 0) return;
+        holding[channel] = message;
+        state[message] = onChannel;
+        this.wake(this.receiver[message]!);
+      } else {
+        if (state[message] !== onChannel) return;
+        state[message] = taken;
+        holding[channel] = -1;
+        this.wake(this.sender[message]!);
       }
-      for (let k = global * 2; k < global * 2 + 2; k++) {
-        const producer = table.producer[k]!;
-        if (producer < 0 || table.crossing[k]! < 0) continue;
-        if (message[producer] === 0) return;
-        if (message[producer] === 1) {
-          message[producer] = 2;
-          const sent = table.actions[producer]!;
-          onChannel[channelOf(schedule, sent, table.crossing[k]!)] = -1;
-          this.wake(schedule.placement[sent.stage]!);
-        }
-      }
-      if (table.consumerRank[global]! >= 0) this.sending[rank] = 1;
-      else this.next[rank] = global + 1;
     }
+    this.next[rank] = last;
   }
 
   run(): void {
@@ -104,46 +106,71 @@ class BlockingRun {
   }
 
   stuck(rank: number): boolean {
-    return this.next[rank]! < this.table.offsets[rank + 1]!;
+    return this.next[rank]! < this.index.offsets[rank + 1]!;
   }
 
+  /** What a rank does at the point it stopped, in terms of the compute around it. */
   describe(rank: number): string {
     if (!this.stuck(rank)) return `rank ${rank} (finished)`;
-    const token = formatAction(this.table.actions[this.next[rank]!]!);
-    return this.sending[rank] ? `rank ${rank} waiting to send after ${token}` : `rank ${rank} waiting before ${token}`;
+    const global = this.next[rank]!;
+    const message = this.index.message[global]!;
+    const producer = producerOf(this.index, message);
+    if (this.index.role[global] === roleSend) {
+      return consumerOf(this.index, message) === undefined
+        ? `rank ${rank} waiting to send ${producer.token}'s ${producer.payload}`
+        : `rank ${rank} waiting to send after ${producer.token}`;
+    }
+    const consumer = consumerOf(this.index, message);
+    return consumer === undefined
+      ? `rank ${rank} waiting for ${producer.token}'s ${producer.payload} from rank ${producer.rank}`
+      : `rank ${rank} waiting before ${consumer}`;
   }
 
   /** One line naming a stuck rank, its action, what it waits for, and where that partner is stuck. */
   deadlock(rank: number): string {
-    const { schedule, table } = this;
+    const { schedule, index } = this;
     const global = this.next[rank]!;
-    const a = table.actions[global]!;
+    const message = index.message[global]!;
     const stuckRanks = Array.from({ length: schedule.ranks }, (_, r) => r).filter((r) => this.stuck(r)).length;
     const suffix = `(${stuckRanks} of ${schedule.ranks} ranks stuck; blocking model: one untaken message per channel)`;
-    if (this.sending[rank]) {
-      const held = table.actions[this.onChannel[channelOf(schedule, a, table.consumerCrossing[global]!)]!]!;
-      const receiver = table.consumerRank[global]!;
-      return `deadlock: rank ${rank} waits after ${formatAction(a)} to send its ${payloadOf(a)} to rank ${receiver}, but that channel still holds ${formatAction(held)}'s ${payloadOf(held)}, untaken by ${this.describe(receiver)} ${suffix}`;
+    const producer = producerOf(index, message);
+    if (index.role[global] === roleSend) {
+      const held = producerOf(index, this.holding[channelOf(index, message)]!);
+      const receiver = this.receiver[message]!;
+      const where = consumerOf(index, message) === undefined ? '' : ` after ${producer.token}`;
+      const what = where === '' ? `${producer.token}'s ${producer.payload}` : `its ${producer.payload}`;
+      return `deadlock: rank ${rank} waits${where} to send ${what} to rank ${receiver}, but that channel still holds ${held.token}'s ${held.payload}, untaken by ${this.describe(receiver)} ${suffix}`;
     }
-    let k = global * 2;
-    while (table.producer[k]! < 0 || table.crossing[k]! < 0 || this.message[table.producer[k]!] !== 0) k++;
-    const producer = table.actions[table.producer[k]!]!;
-    const sender = schedule.placement[producer.stage]!;
-    return `deadlock: rank ${rank} waits before ${formatAction(a)} for ${formatAction(producer)}'s ${payloadOf(producer)} from rank ${sender}, but that is ${this.describe(sender)} ${suffix}`;
+    const consumer = consumerOf(index, message);
+    const where = consumer === undefined ? 'at the end of its list' : `before ${consumer}`;
+    return `deadlock: rank ${rank} waits ${where} for ${producer.token}'s ${producer.payload} from rank ${producer.rank}, but that is ${this.describe(producer.rank)} ${suffix}`;
   }
 }
 
-function checkProgress(schedule: Schedule, index: ScheduleIndex): void {
-  const run = new BlockingRun(schedule, compileDependencies(schedule, index));
+function checkProgress(schedule: LoweredSchedule, index: LoweredIndex): void {
+  const run = new BlockingRun(schedule, index);
   run.run();
   for (let rank = 0; rank < schedule.ranks; rank++) {
     if (run.stuck(rank)) throw new UsageError(run.deadlock(rank));
   }
 }
 
+/**
+ * Checks lowered lists: their compute part as validateSchedule does, every communication action consistent
+ * with it (lowered-structure.ts), and progress with real sends and receives. Returns the index it built.
+ */
+export function validateLoweredSchedule(lowered: LoweredSchedule): LoweredIndex {
+  const index = indexLowered(lowered);
+  checkLocalOrder(index.compute, index.computeIndex);
+  checkProgress(lowered, index);
+  return index;
+}
+
 /** Throws a UsageError naming the rank, the action and what it waits for; returns quietly for a sound schedule. */
 export function validateSchedule(schedule: Schedule): void {
   const index = indexSchedule(schedule);
   checkLocalOrder(schedule, index);
-  checkProgress(schedule, index);
+  // The check runs on the lowering the runtime executes, the tied exchange included (the stricter case).
+  const lowered = lowerIndexed(schedule, index, { replicas: 1, tiedEmbedding: true });
+  checkProgress(lowered, indexLowered(lowered, { compute: schedule, computeIndex: index }));
 }

@@ -1,4 +1,5 @@
 /** Timelines out: the terminal grid, the SVG Gantt chart and Chrome's trace format. */
 export { drawTextGrid, type TextGridOptions } from './text-grid.js';
-export { drawSvg } from './svg.js';
+export { drawSvg, type SvgOptions } from './svg.js';
 export { toChromeTrace } from './chrome-trace.js';
+export { activityAt, kindNames, meanBubble, percent, shortNumber } from './summary.js';

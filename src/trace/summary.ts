@@ -1,7 +1,27 @@
 /** Words and numbers shared by every drawing of a timeline. */
-import type { Schedule, Timeline } from '../schedule/index.js';
+import { isCompute, type Action, type CommKind, type Schedule, type Timeline, type TimelineEvent } from '../schedule/index.js';
 
 export const kindNames = { F: 'forward', B: 'backward', I: 'backward to input', W: 'backward to weights' } as const;
+
+export const commNames: Record<CommKind, string> = {
+  SEND_F: 'sending an activation',
+  RECV_F: 'waiting for an activation',
+  SEND_B: 'sending a gradient',
+  RECV_B: 'waiting for a gradient',
+  SEND_TIED: 'sending the tied-embedding gradient',
+  RECV_TIED: 'waiting for the tied-embedding gradient',
+  REDUCE_GRAD: 'reducing gradients across replicas',
+};
+
+/** The compute events, which occupy their rank. */
+export function computeEvents(timeline: Timeline): (TimelineEvent & { readonly action: Action })[] {
+  return timeline.events.filter((event): event is TimelineEvent & { readonly action: Action } => isCompute(event.action));
+}
+
+/** Communication that takes time (a transfer, a wait, a reduction); instantaneous ones are not drawn. */
+export function visibleComm(timeline: Timeline): TimelineEvent[] {
+  return timeline.events.filter((event) => !isCompute(event.action) && event.end > event.start);
+}
 
 export function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
@@ -28,4 +48,16 @@ export function title(schedule: Schedule, timeline: Timeline): string {
     `makespan ${shortNumber(timeline.makespan)}`,
     `mean bubble ${percent(meanBubble(timeline))}`,
   ].join(' · ');
+}
+
+/** What rank `rank` does at time `now`: the event it runs, idle (work still ahead) or done. */
+export function activityAt(timeline: Timeline, rank: number, now: number): (TimelineEvent & { readonly action: Action }) | 'idle' | 'done' {
+  let done = true;
+  // waiting for a message is idle time, so only compute counts as activity
+  for (const event of computeEvents(timeline)) {
+    if (event.rank !== rank) continue;
+    if (event.start <= now && now < event.end) return event;
+    if (event.end > now) done = false;
+  }
+  return done ? 'done' : 'idle';
 }

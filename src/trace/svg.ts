@@ -1,12 +1,22 @@
 /**
  * The SVG Gantt chart: one lane per rank on a shared time axis, a box per action coloured by kind with its
  * micro-batch number inside, idle time left as the bare lane, a legend, and the rank's bubble and peak stash
- * at the end of its lane. Later chunks of an interleaved rank are drawn lighter.
+ * at the end of its lane. Later chunks of an interleaved rank are drawn lighter. Communication that takes
+ * time is drawn in a thin strip under its rank's lane. Options draw several timelines on one time scale, or
+ * the step as it stands at one moment (for animating it).
  */
-import type { ActionKind, Schedule, Timeline } from '../schedule/index.js';
-import { kindNames, percent, shortNumber, title } from './summary.js';
+import { formatAction, type ActionKind, type CommKind, type Schedule, type Timeline } from '../schedule/index.js';
+import { activityAt, commNames, computeEvents, kindNames, percent, shortNumber, title, visibleComm } from './summary.js';
 
 const kindColours: Record<ActionKind, string> = { F: '#3b6ea5', B: '#c8423f', I: '#e08a1e', W: '#3f8f4a' };
+const commColours: Record<CommKind, string> = {
+  SEND_F: '#8a8a8a', SEND_B: '#8a8a8a', RECV_F: '#d6b4b4', RECV_B: '#d6b4b4', RECV_TIED: '#d6b4b4',
+  SEND_TIED: '#b08a2e', REDUCE_GRAD: '#7b5ea7',
+};
+const commLegend: [string, string][] = [
+  ['#8a8a8a', 'sending'], ['#d6b4b4', 'waiting for a message'], ['#b08a2e', 'tied gradient'], ['#7b5ea7', 'reducing'],
+];
+const commHeight = 8;
 const plotWidth = 960;
 const left = 72;
 const right = 200;
@@ -45,28 +55,46 @@ function chunkIndices(schedule: Schedule): { index: number[]; perRank: number[] 
   return { index, perRank };
 }
 
-export function drawSvg(schedule: Schedule, timeline: Timeline): string {
-  const span = timeline.makespan > 0 ? timeline.makespan : 1;
+export interface SvgOptions {
+  /** Seconds the time axis covers (default and at least the makespan): equal spans put charts on one scale. */
+  readonly span?: number;
+  /** Draw the step as it stands at this time: later actions absent, a cursor, and each idle rank says so. */
+  readonly now?: number;
+}
+
+export function drawSvg(schedule: Schedule, timeline: Timeline, options: SvgOptions = {}): string {
+  const span = Math.max(options.span ?? 0, timeline.makespan) || 1;
+  const now = options.now ?? Infinity;
   const scale = plotWidth / span; // pixels per second
-  const height = top + schedule.ranks * (laneHeight + laneGap) + axisHeight;
+  const comm = visibleComm(timeline);
+  const strip = comm.length > 0 ? commHeight + 2 : 0;
+  const height = top + schedule.ranks * (laneHeight + strip + laneGap) + axisHeight;
   const width = left + plotWidth + right;
-  const laneY = (rank: number): number => top + rank * (laneHeight + laneGap);
+  const laneY = (rank: number): number => top + rank * (laneHeight + strip + laneGap);
   const chunks = chunkIndices(schedule);
+  const heading = escapeXml(title(schedule, timeline));
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" role="img" aria-label="${heading}">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${left}" y="22" font-size="15" font-weight="bold" fill="#222">${escapeXml(title(schedule, timeline))}</text>`,
+    `<text x="${left}" y="22" font-size="15" font-weight="bold" fill="#222">${heading}</text>`,
   ];
 
   let legendX = left;
-  const kindsPresent = new Set(timeline.events.map((event) => event.action.kind));
+  const compute = computeEvents(timeline);
+  const kindsPresent = new Set<string>(compute.map((event) => event.action.kind));
   for (const kind of (['F', 'B', 'I', 'W'] as const).filter((k) => kindsPresent.has(k))) {
     const label = `${kind} ${kindNames[kind]}`;
     parts.push(`<rect x="${legendX}" y="34" width="12" height="12" fill="${kindColours[kind]}"/>`);
     parts.push(`<text x="${legendX + 16}" y="44" font-size="12" fill="#333">${label}</text>`);
     legendX += 26 + label.length * 6.5;
   }
-  const idleNote = Math.max(...chunks.perRank) > 1 ? 'empty lane = idle · lighter = later chunk' : 'empty lane = idle';
+  const commKinds = new Set(comm.map((event) => commColours[event.action.kind as CommKind]));
+  for (const [colour, label] of commLegend.filter(([colour]) => commKinds.has(colour))) {
+    parts.push(`<rect x="${legendX}" y="38" width="12" height="6" fill="${colour}"/>`);
+    parts.push(`<text x="${legendX + 16}" y="44" font-size="12" fill="#333">${label}</text>`);
+    legendX += 26 + label.length * 6.5;
+  }
+  const idleNote = chunks.perRank.some((count) => count > 1) ? 'empty lane = idle · lighter = later chunk' : 'empty lane = idle';
   parts.push(`<text x="${legendX}" y="44" font-size="12" fill="#666">${idleNote} · numbers are micro-batches</text>`);
 
   for (let rank = 0; rank < schedule.ranks; rank++) {
@@ -77,10 +105,22 @@ export function drawSvg(schedule: Schedule, timeline: Timeline): string {
     parts.push(`<text x="${left + plotWidth + 10}" y="${y + laneHeight / 2 + 4}" font-size="12" fill="#333">${summary}</text>`);
   }
 
-  for (const event of timeline.events) {
+  for (const event of comm) {
+    if (event.start >= now) continue;
+    const x = left + event.start * scale;
+    const boxWidth = (Math.min(event.end, now) - event.start) * scale;
+    const kind = event.action.kind as CommKind;
+    const name = formatAction(event.action);
+    parts.push(
+      `<rect x="${x.toFixed(2)}" y="${laneY(event.rank) + laneHeight + 1}" width="${boxWidth.toFixed(2)}" height="${commHeight}" fill="${commColours[kind]}"><title>${name} ${commNames[kind]}: ${shortNumber(event.start)}–${shortNumber(event.end)} s</title></rect>`,
+    );
+  }
+
+  for (const event of compute) {
+    if (event.start >= now) continue;
     const { kind, stage, microbatch } = event.action;
     const x = left + event.start * scale;
-    const boxWidth = (event.end - event.start) * scale;
+    const boxWidth = (Math.min(event.end, now) - event.start) * scale;
     const shade = chunks.perRank[event.rank]! > 1 ? (chunks.index[stage]! / chunks.perRank[event.rank]!) * 0.5 : 0;
     const y = laneY(event.rank);
     const name = `${stage}${kind}${microbatch}`;
@@ -92,6 +132,16 @@ export function drawSvg(schedule: Schedule, timeline: Timeline): string {
       parts.push(
         `<text x="${(x + boxWidth / 2).toFixed(2)}" y="${y + laneHeight / 2 + 4}" font-size="11" text-anchor="middle" fill="#ffffff">${label}</text>`,
       );
+    }
+  }
+
+  if (Number.isFinite(now)) {
+    const x = left + Math.min(now, span) * scale;
+    parts.push(`<line x1="${x.toFixed(2)}" y1="${top - 6}" x2="${x.toFixed(2)}" y2="${laneY(schedule.ranks)}" stroke="#222" stroke-width="1.5"/>`);
+    for (let rank = 0; rank < schedule.ranks; rank++) {
+      const state = activityAt(timeline, rank, now);
+      if (typeof state !== 'string') continue;
+      parts.push(`<text x="${(x + 5).toFixed(2)}" y="${laneY(rank) + laneHeight / 2 + 4}" font-size="12" font-style="italic" fill="#555">${state}</text>`);
     }
   }
 

@@ -1,10 +1,11 @@
 /**
- * The terminal drawing: one row per rank on a shared time axis, each action's token at its start,
+ * The terminal drawing: one row per rank on a shared time axis, each compute action's token at its start,
  * idle time as dots, and the rank's bubble and peak stash beside the row. Too long a timeline for the
- * width is drawn compressed: one kind letter per column.
+ * width is drawn compressed: one kind letter per column. When communication takes time, each rank gets a
+ * second row showing it: > a message in flight, R a reduction across replicas, T the tied gradient in flight.
  */
-import { formatAction, type Schedule, type Timeline, type TimelineEvent } from '../schedule/index.js';
-import { percent, shortNumber, title } from './summary.js';
+import { formatAction, type CommKind, type Schedule, type Timeline, type TimelineEvent } from '../schedule/index.js';
+import { computeEvents, percent, shortNumber, title, visibleComm } from './summary.js';
 
 export interface TextGridOptions {
   /** Most characters for the time axis of one row (default 160). */
@@ -12,16 +13,21 @@ export interface TextGridOptions {
 }
 
 const idle = '.';
+const commLetters: Record<CommKind, string> = {
+  SEND_F: '>', SEND_B: '>', RECV_F: '<', RECV_B: '<', RECV_TIED: '<', SEND_TIED: 'T', REDUCE_GRAD: 'R',
+}; // receives are instants on the simulator's timeline; a measured one may take time
 
-/** Characters of each row, with every event written over the idle dots. */
+/** Characters of each row, with every event written over the blank. */
 function drawRows(
-  schedule: Schedule,
+  ranks: number,
   events: readonly TimelineEvent[],
   columns: number,
   charsPerSecond: number,
   labelled: boolean,
+  blank: string,
+  token: (event: TimelineEvent) => string,
 ): string[][] {
-  const rows = schedule.order.map(() => new Array<string>(columns).fill(idle));
+  const rows = Array.from({ length: ranks }, () => new Array<string>(columns).fill(blank));
   for (const event of events) {
     const row = rows[event.rank]!;
     // Labelled: an action spans its rounded columns. Compressed: a column shows what runs at its midpoint.
@@ -29,22 +35,33 @@ function drawRows(
       labelled ? Math.round(time * charsPerSecond) : Math.ceil(time * charsPerSecond - 0.5);
     const from = edge(event.start);
     const to = Math.min(edge(event.end), columns);
-    const token = labelled ? formatAction(event.action) : event.action.kind;
-    for (let column = from; column < to; column++) row[column] = labelled ? (token[column - from] ?? ' ') : token;
+    const text = token(event);
+    for (let column = from; column < to; column++) row[column] = text.length > 1 ? (text[column - from] ?? ' ') : text;
   }
   return rows;
 }
 
 export function drawTextGrid(schedule: Schedule, timeline: Timeline, options: TextGridOptions = {}): string {
   const width = options.width ?? 160;
-  const durations = timeline.events.map((e) => e.end - e.start).filter((d) => d > 0);
-  const shortest = durations.length > 0 ? Math.min(...durations) : 1;
-  const tokenWidth = Math.max(0, ...timeline.events.map((e) => formatAction(e.action).length)) + 1;
+  const compute = computeEvents(timeline);
+  const comm = visibleComm(timeline);
+  // Loops, not Math.min(...spread): a timeline can hold millions of events.
+  let shortest = Infinity;
+  let tokenWidth = 0;
+  for (const event of compute) {
+    if (event.end > event.start) shortest = Math.min(shortest, event.end - event.start);
+    tokenWidth = Math.max(tokenWidth, formatAction(event.action).length);
+  }
+  if (!Number.isFinite(shortest)) shortest = 1;
+  tokenWidth += 1;
   const labelledColumns = Math.ceil((timeline.makespan / shortest) * tokenWidth);
   const labelled = labelledColumns <= width;
   const columns = Math.max(1, labelled ? labelledColumns : width);
   const charsPerSecond = timeline.makespan > 0 ? columns / timeline.makespan : 0;
-  const rows = drawRows(schedule, timeline.events, columns, charsPerSecond, labelled);
+  const rows = drawRows(schedule.ranks, compute, columns, charsPerSecond, labelled, idle, (event) =>
+    labelled ? formatAction(event.action) : event.action.kind,
+  );
+  const commRows = drawRows(schedule.ranks, comm, columns, charsPerSecond, false, ' ', (event) => commLetters[event.action.kind as CommKind]);
 
   const rankWidth = `rank ${schedule.ranks - 1}`.length;
   const lines = [title(schedule, timeline)];
@@ -53,12 +70,14 @@ export function drawTextGrid(schedule: Schedule, timeline: Timeline, options: Te
     const bubble = `bubble ${percent(timeline.bubbleFraction[rank]!).padStart(6)}`;
     const peak = `peak ${shortNumber(timeline.peakActivations[rank]!)}`;
     lines.push(`${label} |${row.join('').trimEnd().padEnd(columns)}| ${bubble}  ${peak}`);
+    if (comm.length > 0) lines.push(`${'comm'.padStart(rankWidth)} |${commRows[rank]!.join('')}|`);
   });
   const scale = labelled
     ? `${tokenWidth} columns = ${shortNumber(shortest)} s`
     : `1 column = ${shortNumber(timeline.makespan / columns)} s, letters are kinds`;
+  const commKey = comm.length > 0 ? ' · comm: > message in flight, < receiving, R reducing across replicas, T tied gradient in flight' : '';
   lines.push(
-    `${scale} · <stage><kind><micro-batch>: F forward, B backward, I backward to input, W backward to weights · ${idle} idle · peak in micro-batches' worth of activations`,
+    `${scale} · <stage><kind><micro-batch>: F forward, B backward, I backward to input, W backward to weights · ${idle} idle · peak in micro-batches' worth of activations${commKey}`,
   );
   return lines.join('\n') + '\n';
 }

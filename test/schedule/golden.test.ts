@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.js';
-import { formatOrder, generateSchedule, validateSchedule, type ScheduleName } from '../../src/schedule/index.js';
+import { formatOrders, generateSchedule, validateSchedule, type ScheduleName } from '../../src/schedule/index.js';
 
 function orders(name: ScheduleName, ranks: number, microbatches: number, chunks?: number): string[] {
   const schedule = generateSchedule(name, { ranks, microbatches, chunks });
   validateSchedule(schedule);
-  return schedule.order.map(formatOrder);
+  return formatOrders(schedule);
 }
 
 test('1f1b p=4 m=8 follows PipeDream-Flush: p-r-1 warm-up forwards, one forward one backward, cool-down', () => {
@@ -69,5 +69,5 @@ test('preconditions are refused naming the rule and what would satisfy it', () =
   for (const [name, ranks, microbatches, chunks, expected] of refusals) {
     assert.throws(() => generateSchedule(name, { ranks, microbatches, chunks }), (error: unknown) => error instanceof UsageError && expected.test(error.message), name);
   }
-  assert.throws(() => generateSchedule('pipedream' as ScheduleName, { ranks: 2, microbatches: 2 }), /unknown schedule 'pipedream'; accepted: naive, gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-v/);
+  assert.throws(() => generateSchedule('pipedream' as ScheduleName, { ranks: 2, microbatches: 2 }), /unknown schedule 'pipedream'; accepted: naive, gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-h2, zb-v, dualpipe-v/);
 });

@@ -5,9 +5,8 @@ import fc from 'fast-check';
 import { UsageError } from '../../src/errors.js';
 import {
   formatSchedule,
-  generateSchedule,
+  isCompute,
   parseSchedule,
-  scheduleNames,
   simulate,
   validateSchedule,
   type Action,
@@ -15,22 +14,13 @@ import {
   type CostModel,
   type Schedule,
   type Timeline,
+  type TimelineEvent,
 } from '../../src/schedule/index.js';
+import { generatedSchedule } from './arbitrary.js';
 
 const runs = { numRuns: 150 };
 
-const generated = fc
-  .record({
-    name: fc.constantFrom(...scheduleNames),
-    ranks: fc.integer({ min: 1, max: 6 }),
-    microbatches: fc.integer({ min: 1, max: 12 }),
-    groups: fc.integer({ min: 1, max: 3 }),
-    chunks: fc.integer({ min: 2, max: 4 }),
-  })
-  .map(({ name, ranks, microbatches, groups, chunks }) => {
-    if (name === 'interleaved-1f1b') return generateSchedule(name, { ranks, microbatches: ranks * groups, chunks });
-    return generateSchedule(name, { ranks, microbatches });
-  });
+const generated = generatedSchedule(6);
 
 /** Per-stage costs in quarter seconds, messages in half seconds: exact in binary floating point. */
 function costsFor(schedule: Schedule): fc.Arbitrary<CostModel> {
@@ -94,34 +84,49 @@ function criticalPath(schedule: Schedule, costs: CostModel): number {
   return longest;
 }
 
-/** Every event waits for its inputs, never overlaps its rank's previous one, and starts as early as both allow. */
+/**
+ * Every event waits for its inputs, never overlaps its rank's previous one, and starts as early as both allow.
+ * An overlapped pair starts when the inputs of both its actions are there, and its outputs leave when it ends.
+ */
 function assertCausalAndTight(schedule: Schedule, costs: CostModel, timeline: Timeline): void {
-  const ends = new Map<string, { rank: number; end: number }>();
-  for (const event of timeline.events) ends.set(key(event.action.kind, event.action.stage, event.action.microbatch), event);
+  const compute = timeline.events.filter((event): event is TimelineEvent & { action: Action } => isCompute(event.action));
+  const released = new Map<string, { rank: number; end: number }>(); // when each action's output leaves its rank
+  schedule.order.forEach((_, rank) => {
+    const events = compute.filter((e) => e.rank === rank);
+    const pairs = new Set(schedule.overlaps?.[rank] ?? []);
+    events.forEach((event, position) => {
+      const pairEnd = pairs.has(position) ? events[position + 1]!.end : event.end;
+      released.set(key(event.action.kind, event.action.stage, event.action.microbatch), { rank, end: pairEnd });
+    });
+  });
   const inputGradient = (stage: number, microbatch: number) =>
-    ends.get(key('B', stage, microbatch)) ?? ends.get(key('I', stage, microbatch))!;
+    released.get(key('B', stage, microbatch)) ?? released.get(key('I', stage, microbatch))!;
   const inputsOf = (a: Action): { rank: number; end: number; boundary: number }[] => {
-    if (a.kind === 'F') return a.stage === 0 ? [] : [{ ...ends.get(key('F', a.stage - 1, a.microbatch))!, boundary: a.stage - 1 }];
-    if (a.kind === 'W') return [{ ...ends.get(key('I', a.stage, a.microbatch))!, boundary: -1 }];
-    const own = { ...ends.get(key('F', a.stage, a.microbatch))!, boundary: -1 };
+    if (a.kind === 'F') return a.stage === 0 ? [] : [{ ...released.get(key('F', a.stage - 1, a.microbatch))!, boundary: a.stage - 1 }];
+    if (a.kind === 'W') return [{ ...released.get(key('I', a.stage, a.microbatch))!, boundary: -1 }];
+    const own = { ...released.get(key('F', a.stage, a.microbatch))!, boundary: -1 };
     if (a.stage === schedule.stages - 1) return [own];
     return [own, { ...inputGradient(a.stage + 1, a.microbatch), boundary: a.stage }];
   };
   schedule.order.forEach((actions, rank) => {
-    const events = timeline.events.filter((e) => e.rank === rank);
+    const events = compute.filter((e) => e.rank === rank);
+    const pairs = new Set(schedule.overlaps?.[rank] ?? []);
     assert.deepEqual(events.map((e) => e.action), actions, 'events follow the rank\'s order');
     let previousEnd = 0;
-    for (const event of events) {
+    events.forEach((event, position) => {
       const kind: ActionKind = event.action.kind;
       assert.equal(event.end - event.start, costs.duration[kind][event.action.stage]);
       let earliest = previousEnd;
-      for (const input of inputsOf(event.action)) {
-        const delay = input.rank === rank ? 0 : costs.commSeconds[input.boundary]!;
-        earliest = Math.max(earliest, input.end + delay);
+      const together = pairs.has(position) ? [event, events[position + 1]!] : pairs.has(position - 1) ? [] : [event];
+      for (const member of together) {
+        for (const input of inputsOf(member.action)) {
+          const delay = input.rank === rank ? 0 : costs.commSeconds[input.boundary]!;
+          earliest = Math.max(earliest, input.end + delay);
+        }
       }
       assert.equal(event.start, earliest, 'starts exactly when its rank is free and its inputs have arrived');
       previousEnd = event.end;
-    }
+    });
   });
 }
 

@@ -8,7 +8,7 @@ import {
   parseAction,
   parseSchedule,
   scheduleFromJson,
-  scheduleNames,
+  catalogueNames,
   scheduleToJson,
 } from '../../src/schedule/index.js';
 
@@ -30,7 +30,7 @@ test('the text form reads as documented', () => {
 });
 
 test('every generated schedule survives text and JSON round trips unchanged', () => {
-  for (const name of scheduleNames) {
+  for (const name of catalogueNames) {
     const schedule = generateSchedule(name, { ranks: 4, microbatches: 8 });
     assert.deepEqual(parseSchedule(formatSchedule(schedule)), schedule, name);
     assert.deepEqual(scheduleFromJson(JSON.parse(JSON.stringify(scheduleToJson(schedule)))), schedule, name);

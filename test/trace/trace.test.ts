@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateSchedule, parseSchedule, simulate, uniformCosts, type Schedule } from '../../src/schedule/index.js';
+import { generateSchedule, isCompute, parseSchedule, simulate, uniformCosts, type Schedule } from '../../src/schedule/index.js';
 import { drawSvg, drawTextGrid, toChromeTrace } from '../../src/trace/index.js';
 
 function simulated(schedule: Schedule) {
@@ -48,8 +48,10 @@ test('chrome trace: one complete event per action on its rank\'s thread, in micr
   const timeline = simulated(schedule);
   const trace = JSON.parse(JSON.stringify(toChromeTrace(schedule, timeline)));
   const complete = trace.traceEvents.filter((event: { ph: string }) => event.ph === 'X');
-  assert.equal(complete.length, timeline.events.length);
-  timeline.events.forEach((event, i) => {
+  // Free messages take no time, so only compute is drawn.
+  const compute = timeline.events.filter((event) => isCompute(event.action));
+  assert.equal(complete.length, compute.length);
+  compute.forEach((event, i) => {
     assert.equal(complete[i].tid, event.rank);
     assert.equal(complete[i].ts, event.start * 1e6);
     assert.equal(complete[i].dur, (event.end - event.start) * 1e6);
@@ -57,4 +59,30 @@ test('chrome trace: one complete event per action on its rank\'s thread, in micr
   });
   const threadNames = trace.traceEvents.filter((event: { name: string }) => event.name === 'thread_name');
   assert.deepEqual(threadNames.map((event: { tid: number; args: { name: string } }) => [event.tid, event.args.name]), [[0, 'rank 0'], [1, 'rank 1']]);
+});
+
+test('svg on a shared span draws the same boxes narrower, so charts of different makespans compare', () => {
+  const schedule = generateSchedule('1f1b', { ranks: 2, microbatches: 2 });
+  const timeline = simulated(schedule); // makespan 9
+  const widths = (svg: string) => [...svg.matchAll(/<rect x="[\d.]+" y="\d+" width="([\d.]+)" height="28" fill="#(?!eeeeee)/g)].map((m) => Number(m[1]));
+  const own = widths(drawSvg(schedule, timeline));
+  const shared = widths(drawSvg(schedule, timeline, { span: 18 }));
+  assert.equal(own.length, 8);
+  own.forEach((width, i) => assert.ok(Math.abs(shared[i]! - width / 2) < 0.02, `box ${i}: ${shared[i]} is half of ${width}`));
+  // A span shorter than the makespan would push boxes off the axis, so the makespan wins.
+  assert.deepEqual(widths(drawSvg(schedule, timeline, { span: 1 })), own);
+});
+
+test('svg at a moment: only what has started, cut at the cursor, and idle or finished ranks say so', () => {
+  const schedule = generateSchedule('1f1b', { ranks: 2, microbatches: 2 });
+  const timeline = simulated(schedule);
+  // At t = 0.5 rank 0 runs 0F0 and rank 1 waits for its activation; at t = 8 rank 0 runs 0B1 and rank 1 is done.
+  const early = drawSvg(schedule, timeline, { now: 0.5 });
+  assert.deepEqual([...early.matchAll(/<title>(\S+) /g)].map((m) => m[1]), ['0F0']);
+  assert.equal((early.match(/font-style="italic"[^>]*>idle</g) ?? []).length, 1);
+  const late = drawSvg(schedule, timeline, { now: 8 });
+  assert.equal([...late.matchAll(/<title>(\S+) /g)].length, 8);
+  assert.match(late, />done<\/text>/);
+  assert.doesNotMatch(late, />idle<\/text>/);
+  assert.match(late, /<line x1="([\d.]+)" y1="58" x2="\1"/, 'a cursor line spans the lanes');
 });

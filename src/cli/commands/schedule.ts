@@ -3,12 +3,17 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
-  formatOrder,
+  catalogueNames,
+  formatLoweredSchedule,
+  formatOrders,
+  formatTorchCsv,
   generateSchedule,
-  scheduleNames,
+  lowerSchedule,
+  scheduleCatalogue,
   simulate,
   uniformCosts,
   validateSchedule,
+  type LoweredSchedule,
   type RankDurations,
   type Schedule,
   type ScheduleName,
@@ -17,7 +22,7 @@ import {
 import { drawSvg, drawTextGrid, toChromeTrace } from '../../trace/index.js';
 import { readCustomSchedule } from '../schedule-file.js';
 
-const formats = ['text', 'svg', 'trace', 'json'] as const;
+const formats = ['text', 'svg', 'trace', 'json', 'torch-csv'] as const;
 type Format = (typeof formats)[number];
 
 interface ScheduleFlags {
@@ -28,6 +33,11 @@ interface ScheduleFlags {
   readonly file?: string;
   readonly costs: RankDurations;
   readonly comm: number;
+  readonly replicas: number;
+  readonly untied?: boolean;
+  readonly reduce: number;
+  readonly tiedComm: number;
+  readonly lowered?: boolean;
   readonly format: Format;
   readonly out?: string;
   readonly width?: number;
@@ -44,7 +54,7 @@ function positiveInteger(value: string): number {
 function nonNegativeSeconds(value: string): number {
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number) || number < 0) {
-    throw new InvalidArgumentError('expected seconds per message, a number ≥ 0 such as 0 or 0.25.');
+    throw new InvalidArgumentError('expected seconds, a number ≥ 0 such as 0 or 0.25.');
   }
   return number;
 }
@@ -91,7 +101,10 @@ function buildSchedule(flags: ScheduleFlags): Schedule {
 }
 
 /** The machine-readable summary; other tools read these field names. */
-function summary(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): Record<string, unknown> {
+function summary(schedule: Schedule, lowered: LoweredSchedule, timeline: Timeline, flags: ScheduleFlags): Record<string, unknown> {
+  const loweredFields = flags.lowered
+    ? { replicas: lowered.replicas, tiedEmbedding: lowered.tiedEmbedding, lowered: formatOrders(lowered) }
+    : {};
   return {
     schedule: schedule.name,
     ranks: schedule.ranks,
@@ -106,27 +119,34 @@ function summary(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): 
     costs: { f: flags.costs.F, b: flags.costs.B, i: flags.costs.I, w: flags.costs.W },
     comm: flags.comm,
     placement: schedule.placement,
-    order: schedule.order.map(formatOrder),
+    order: formatOrders(schedule),
+    ...loweredFields,
   };
 }
 
-function render(schedule: Schedule, timeline: Timeline, flags: ScheduleFlags): string {
+function render(schedule: Schedule, lowered: LoweredSchedule, timeline: Timeline, flags: ScheduleFlags): string {
   switch (flags.format) {
-    case 'text':
-      return drawTextGrid(schedule, timeline, { width: flags.width });
+    case 'text': {
+      const grid = drawTextGrid(schedule, timeline, { width: flags.width });
+      return flags.lowered ? `${grid}\n${formatLoweredSchedule(lowered)}` : grid;
+    }
     case 'svg':
       return drawSvg(schedule, timeline);
     case 'trace':
       return JSON.stringify(toChromeTrace(schedule, timeline)) + '\n';
     case 'json':
-      return JSON.stringify(summary(schedule, timeline, flags), null, 2) + '\n';
+      return JSON.stringify(summary(schedule, lowered, timeline, flags), null, 2) + '\n';
+    case 'torch-csv':
+      return formatTorchCsv(schedule);
   }
 }
 
 function runSchedule(flags: ScheduleFlags): void {
   const schedule = buildSchedule(flags);
-  const timeline = simulate(schedule, uniformCosts(schedule, flags.costs, { commSeconds: flags.comm }));
-  const output = render(schedule, timeline, flags);
+  const lowered = lowerSchedule(schedule, { replicas: flags.replicas, tiedEmbedding: !flags.untied });
+  const costs = uniformCosts(schedule, flags.costs, { commSeconds: flags.comm, reduceSeconds: flags.reduce, tiedSeconds: flags.tiedComm });
+  const timeline = simulate(lowered, costs);
+  const output = render(schedule, lowered, timeline, flags);
   if (flags.out === undefined) {
     process.stdout.write(output);
     return;
@@ -139,22 +159,32 @@ function runSchedule(flags: ScheduleFlags): void {
   process.stdout.write(`wrote ${flags.format} to ${flags.out}\n`);
 }
 
+const severalChunks = scheduleCatalogue
+  .filter((entry) => entry.chunks.max > 1)
+  .map((entry) => (entry.chunks.min === entry.chunks.max ? `${entry.name}: ${entry.chunks.min}` : `${entry.name}: ${entry.chunks.min} or more`))
+  .join(', ');
+
 export function registerScheduleCommand(program: Command): void {
   const generated = (option: Option): Option => option.conflicts('file');
   program
     .command('schedule')
     .description('Generate a pipeline schedule, validate it, simulate it with uniform costs, and print or draw the timeline.')
-    .addOption(generated(new Option('--schedule <name>', 'schedule to generate').choices(scheduleNames).default('1f1b')))
+    .addOption(generated(new Option('--schedule <name>', 'schedule to generate').choices(catalogueNames).default('1f1b')))
     .addOption(generated(new Option('--stages <p>', 'ranks, i.e. pipeline depth p').argParser(positiveInteger).default(4)))
     .addOption(generated(new Option('--microbatches <m>', 'micro-batches per step').argParser(positiveInteger).default(8)))
-    .addOption(generated(new Option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)').argParser(positiveInteger)))
-    .addOption(new Option('--file <path>', 'read a custom schedule (text grid or JSON) instead of generating one'))
+    .addOption(generated(new Option('--chunks <v>', `model chunks per rank (${severalChunks})`).argParser(positiveInteger)))
+    .addOption(new Option('--file <path>', 'read a custom schedule (text form, JSON, or a PyTorch schedule CSV) instead of generating one'))
     .addOption(
       new Option('--costs <spec>', "one rank's durations of F, B, I, W; a chunk costs 1/v of them")
         .argParser(parseCosts)
         .default(parseCosts(costsExample), costsExample),
     )
     .addOption(new Option('--comm <seconds>', 'seconds per message between ranks').argParser(nonNegativeSeconds).default(0))
+    .addOption(new Option('--replicas <d>', 'data-parallel replicas whose gradients each stage reduces').argParser(positiveInteger).default(1))
+    .addOption(new Option('--untied', 'the embedding and the head are separate (no tied-gradient exchange)'))
+    .addOption(new Option('--reduce <seconds>', "one rank's gradient reduction across replicas; a chunk reduces 1/v").argParser(nonNegativeSeconds).default(0))
+    .addOption(new Option('--tied-comm <seconds>', 'seconds for the tied-embedding gradient between the first and last rank').argParser(nonNegativeSeconds).default(0))
+    .addOption(new Option('--lowered', 'also print the lowered lists: compute with its sends, receives and reductions'))
     .addOption(new Option('--format <format>', 'output').choices(formats).default('text'))
     .addOption(new Option('--out <file>', 'write the output to a file instead of stdout'))
     .addOption(new Option('--width <columns>', 'most columns of the text grid').argParser(positiveInteger))

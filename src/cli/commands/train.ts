@@ -4,28 +4,32 @@ import { Command, Option } from 'commander';
 import { Presenter } from '../train-progress.js';
 import { reportJson, reportText } from '../train-report.js';
 import { UsageError } from '../../errors.js';
-import { generateSchedule, isScheduleName, scheduleNames, type Schedule } from '../../schedule/index.js';
+import { catalogueNames, generateSchedule, isScheduleName, type Schedule } from '../../schedule/index.js';
 import { drawSvg, toChromeTrace } from '../../trace/index.js';
 import { parseTrainOptions, type TrainOptions } from '../../runtime/config.js';
-import { runTraining } from '../../runtime/train.js';
+import { runTraining, type TrainHooks } from '../../runtime/train.js';
 import { runtimeOptions } from '../environment.js';
 import { readCustomSchedule } from '../schedule-file.js';
 import { prepareData } from '../train-data.js';
+import { openLabStream } from '../lab-stream.js';
+import { defaultLabPort, parsePort } from './lab.js';
 
 interface TrainFlags extends Record<string, unknown> {
   readonly scheduleFile?: string;
+  readonly lab?: boolean;
+  readonly labPort?: number;
 }
 
 function buildSchedule(options: TrainOptions, scheduleFile: string | undefined): Schedule {
   if (scheduleFile !== undefined) {
-    const schedule = readCustomSchedule(scheduleFile, '--schedule-file');
+    const schedule = readCustomSchedule(scheduleFile, '--schedule-file', { training: true });
     if (schedule.microbatches !== options.microbatches) {
       throw new UsageError(`--schedule-file ${scheduleFile} runs ${schedule.microbatches} micro-batches but --microbatches is ${options.microbatches}: make them agree`);
     }
     return schedule;
   }
   if (!isScheduleName(options.schedule)) {
-    throw new UsageError(`--schedule '${options.schedule}' is not one of ${scheduleNames.join(', ')} (or give --schedule-file FILE)`);
+    throw new UsageError(`--schedule '${options.schedule}' is not one of ${catalogueNames.join(', ')} (or give --schedule-file FILE)`);
   }
   try {
     return generateSchedule(options.schedule, {
@@ -56,14 +60,16 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     throw new UsageError(`${schedule.stages} pipeline stages need at least ${schedule.stages} units but the model has ${data.config.layers + 2} (embedding, ${data.config.layers} blocks, head): use fewer --stages or --chunks, or more --layers`);
   }
   const presenter = new Presenter(options);
-  const result = await runTraining(
-    { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime },
-    {
-      onStart: (plan) => presenter.start(plan, data.description),
-      onStep: (record) => presenter.step(record),
-      onSave: (step, state) => data.save(step, state),
-    },
-  ).finally(() => presenter.stop());
+  const hooks: TrainHooks = {
+    onStart: (plan) => presenter.start(plan, data.description),
+    onStep: (record) => presenter.step(record),
+    onSave: (step, state) => data.save(step, state),
+  };
+  const lab = flags.lab || flags.labPort !== undefined ? await openLabStream(flags.labPort ?? defaultLabPort, flags.labPort === undefined ? '--lab' : '--lab-port') : undefined;
+  if (lab) process.stderr.write(`watch the run at ${lab.url}\n`);
+  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime };
+  const running = runTraining(setup, lab ? lab.watch(hooks, data.description, options.steps) : hooks);
+  const result = await (lab ? lab.report(running) : running).finally(() => presenter.stop());
   if (options.save !== undefined) data.save(options.steps, result.state);
   const score = data.accuracy(result.state);
   const extras = score === undefined ? {} : { accuracy: score.accuracy, digitAccuracy: score.digitAccuracy };
@@ -90,8 +96,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed for initialisation and batches', '1337')
     .option('--untied', 'an LM head of its own instead of the token embedding', false)
     .option('--stages <p>', 'pipeline ranks (worker threads)', '2')
-    .addOption(new Option('--schedule <name>', `pipeline schedule: ${scheduleNames.join(', ')}`).default('1f1b'))
-    .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, or what `conveyor schedule --format json` prints')
+    .addOption(new Option('--schedule <name>', `pipeline schedule: ${catalogueNames.join(', ')}`).default('1f1b'))
+    .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, what `conveyor schedule --format json` prints, or a PyTorch schedule CSV')
     .option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)')
     .option('--partition <blocks>', 'transformer blocks per stage, e.g. 3,3,2 (default: balanced by measured cost)')
     .option('--recompute', 'keep only each stage input per micro-batch and recompute the forward before the backward', false)
@@ -101,5 +107,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--trace <file>', 'write the last step as Chrome trace JSON')
     .option('--svg <file>', 'write the last step as an SVG Gantt chart')
     .option('--json', 'print one JSON object at the end instead of the summary', false)
+    .option('--lab', `stream the run live to the web lab page (http://127.0.0.1:${defaultLabPort}/#watch)`, false)
+    .option('--lab-port <port>', 'stream the run to the web lab on this port (implies --lab)', parsePort)
     .action((flags: TrainFlags) => runTrain(flags));
 }

@@ -17,6 +17,7 @@ export function buildSchedule(
   microbatches: number,
   placement: number[],
   order: Action[][],
+  overlaps?: number[][],
 ): Schedule {
-  return { name, ranks, stages: placement.length, microbatches, placement, order };
+  return { name, ranks, stages: placement.length, microbatches, placement, order, ...(overlaps === undefined ? {} : { overlaps }) };
 }
