@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { findGpu, type Gpu, type Precision } from './hardware.js';
 import { findPreset, validateModel, type ModelShape } from './model.js';
+import { scheduleEntry } from './schedule-rules.js';
 import type { Job, ParallelPlan } from './plan.js';
 
 const positiveInteger = z.number().int().positive();
@@ -113,7 +114,7 @@ export const defaultFp32Gradients = (precision: Precision): boolean => precision
 /** A plan's parallel settings with the defaults filled in (dp from the GPU count, SP on under TP, 1F1B). */
 export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: number): ParallelPlan {
   const schedule = parallel.schedule ?? '1f1b';
-  const defaultChunks = schedule === 'interleaved-1f1b' || schedule === 'zb-v' ? 2 : 1;
+  const defaultChunks = scheduleEntry(schedule).chunks.default;
   const cp = parallel.cp ?? 1;
   const dp = parallel.dp ?? gpus / (parallel.tp * parallel.pp * cp);
   if (!Number.isInteger(dp)) {

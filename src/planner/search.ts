@@ -1,10 +1,11 @@
 import { UsageError } from '../errors.js';
-import { scheduleNames } from '../schedule/index.js';
+import { catalogueNames } from '../schedule/index.js';
 import { defaultFp32Gradients } from './config.js';
 import { estimate, estimatePlanMemory, type Estimate, type MemoryBreakdown } from './estimate.js';
 import type { Gpu, Precision } from './hardware.js';
 import { moeOf, type ModelShape } from './model.js';
 import type { ContextParallelCommunication, Job, Offload, OptimizerKind, ParallelPlan, Recompute, ZeroStage } from './plan.js';
+import { chunkChoices, scheduleEntry, scheduleProblem, SEQUENTIAL_REFERENCE } from './schedule-rules.js';
 import { SearchFunnel } from './search-funnel.js';
 
 export interface SearchRequest {
@@ -58,33 +59,22 @@ const divisors = (n: number): number[] => {
   return found;
 };
 
-/** Every schedule the engine offers except the sequential reference, with its chunk counts for this model. */
+/** Every schedule of the catalogue except the sequential reference, with its chunk counts for this model. */
 function scheduleChoices(
   request: SearchRequest, pp: number, microbatches: number, funnel: SearchFunnel,
 ): { schedule: string; chunks: number }[] {
   if (pp === 1) return [{ schedule: '1f1b', chunks: 1 }];
   const layers = request.model.layers;
-  const names = request.schedules ?? scheduleNames.filter((name) => name !== 'naive');
+  const names = request.schedules ?? catalogueNames.filter((name) => name !== SEQUENTIAL_REFERENCE);
   const choices: { schedule: string; chunks: number }[] = [];
   for (const schedule of names) {
-    if (schedule === 'interleaved-1f1b') {
-      if (microbatches % pp !== 0) {
-        funnel.reject('schedule', 'interleaved-1f1b needs the micro-batch count to be a multiple of pp', `${microbatches} micro-batches on pp ${pp}`);
-        continue;
-      }
-      let found = false;
-      for (let chunks = 2; pp * chunks <= layers; chunks++) {
-        if (layers % (pp * chunks) === 0) {
-          choices.push({ schedule, chunks });
-          found = true;
-        }
-      }
-      if (!found) funnel.reject('schedule', `interleaved-1f1b needs the ${layers} layers to split into pp × v equal chunks`, `pp ${pp}`);
-    } else if (schedule === 'zb-v') {
-      if (layers % (2 * pp) === 0) choices.push({ schedule, chunks: 2 });
-      else funnel.reject('schedule', `zb-v needs the ${layers} layers to split into 2 × pp equal chunks`, `pp ${pp}`);
-    } else {
-      choices.push({ schedule, chunks: 1 });
+    const entry = scheduleEntry(schedule);
+    const counts = chunkChoices(entry, pp, layers);
+    if (counts.length === 0) funnel.reject('schedule', `${schedule} needs the ${layers} layers to split into pp × v equal chunks`, `pp ${pp}`);
+    for (const chunks of counts) {
+      const problem = scheduleProblem(entry, { pp, microbatches, chunks, layers, explicitSplit: false });
+      if (problem === undefined) choices.push({ schedule, chunks });
+      else funnel.reject('schedule', problem.rule, problem.value);
     }
   }
   return choices;

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { moeOf, validateModel, type ModelShape } from './model.js';
+import { scheduleEntry, scheduleProblem } from './schedule-rules.js';
 import { contextParallelDegree, expertParallelDegree, expertTensorDegree, microbatchesPerStep, type Job } from './plan.js';
 
 const positiveInteger = (what: string, value: number): void => {
@@ -96,26 +97,13 @@ export function validateJob(job: Job): void {
       `global batch ${parallel.globalBatchSize} must be a multiple of micro-batch × dp = ${parallel.microBatchSize} × ${dp} = ${sequencesPerPipeline}`,
     );
   }
-  const v = parallel.virtualStages;
-  if (parallel.schedule === 'interleaved-1f1b') {
-    if (v < 2) throw new UsageError('interleaved-1f1b needs virtualStages ≥ 2; use 1f1b for one chunk per rank');
-    const m = microbatchesPerStep(parallel);
-    if (m % pp !== 0) {
-      throw new UsageError(`interleaved-1f1b needs micro-batches per step (${m}) to be a multiple of pp (${pp})`);
-    }
-  } else if (parallel.schedule === 'zb-v') {
-    if (v !== 2) throw new UsageError('zb-v places exactly 2 chunks per rank; set virtualStages to 2');
-  } else if (v !== 1) {
-    throw new UsageError(`schedule ${parallel.schedule} runs one chunk per rank; set virtualStages to 1 or use interleaved-1f1b`);
-  }
-  if (parallel.schedule === 'zb-v' && model.layers % (pp * v) !== 0) {
-    throw new UsageError(`${model.layers} layers do not split into pp × virtualStages = ${pp * v} equal chunks`);
-  }
-  // An explicit split may count the embedding and output layer as a chunk's work (Qi et al. 2023 give the first and
-  // last rank one layer fewer), so only the default split needs a layer per chunk.
-  if (v > 1 && parallel.layersPerStage === undefined && pp * v > model.layers) {
-    throw new UsageError(`pp × virtualStages = ${pp * v} chunks exceed the ${model.layers} layers; use fewer virtual stages`);
-  }
+  // The schedule's own rules, from the catalogue. An explicit split may count the embedding and output layer as a
+  // chunk's work (Qi et al. 2024 give the first and last rank one layer fewer), so only the default split needs whole chunks.
+  const problem = scheduleProblem(scheduleEntry(parallel.schedule), {
+    pp, microbatches: microbatchesPerStep(parallel), chunks: parallel.virtualStages, layers: model.layers,
+    explicitSplit: parallel.layersPerStage !== undefined,
+  });
+  if (problem !== undefined) throw new UsageError(`${problem.rule}: ${problem.value}`);
   if (![0, 1, 2, 3].includes(parallel.zero)) throw new UsageError(`parallel.zero must be 0, 1, 2 or 3, got ${parallel.zero}`);
   const offload = parallel.offload ?? 'none';
   if (offload === 'optimizer-and-parameters' && parallel.zero !== 3) {
