@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
 import { RankFailedError } from '../runtime/rank-pool.js';
+import { registerDiagnose } from './commands/diagnose.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
@@ -19,6 +20,7 @@ const commandModules: ((program: Command) => void)[] = [
   registerPlan,
   registerEstimate,
   registerExplain,
+  registerDiagnose,
   registerLabCommand,
 ];
 
