@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { clusterGpus, clusterSchema, parseCluster } from './cluster.js';
 import { findGpu, type Gpu, type Precision } from './hardware.js';
 import { findPreset, validateModel, type ModelShape } from './model.js';
 import { scheduleEntry } from './schedule-rules.js';
@@ -30,12 +31,15 @@ const modelObject = z.strictObject({
 /** The `estimate --config` file: a contract other tools write. */
 export const estimateConfigSchema = z.strictObject({
   model: z.union([z.string(), modelObject]),
-  cluster: z.strictObject({
-    gpu: z.string(),
-    gpus: positiveInteger,
-    /** This cluster's network per GPU per direction, GB/s, where it differs from the catalogue's (e.g. fewer NICs). */
-    interNodeBandwidthGBs: z.number().positive().optional(),
-  }),
+  cluster: z.union([
+    z.strictObject({
+      gpu: z.string(),
+      gpus: positiveInteger,
+      /** This cluster's network per GPU per direction, GB/s, where it differs from the catalogue's (e.g. fewer NICs). */
+      interNodeBandwidthGBs: z.number().positive().optional(),
+    }),
+    clusterSchema,
+  ]),
   parallel: z.strictObject({
     tp: positiveInteger,
     pp: positiveInteger,
@@ -56,6 +60,7 @@ export const estimateConfigSchema = z.strictObject({
     flashAttention: z.boolean().optional(),
     overlapGradReduce: z.boolean().optional(),
     tpCommOverlap: z.boolean().optional(),
+    stageGroups: z.array(z.number().int().nonnegative()).readonly().optional(),
     optimizer: z.enum(['adam', 'adam-8bit']).optional(),
     offload: z.enum(['none', 'optimizer', 'optimizer-and-parameters']).optional(),
   }),
@@ -131,6 +136,7 @@ export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: numb
     ...(parallel.etp === undefined ? {} : { etp: parallel.etp }),
     ...(parallel.moeDispatcher === undefined ? {} : { moeDispatcher: parallel.moeDispatcher }),
     ...(parallel.layersPerStage === undefined ? {} : { layersPerStage: parallel.layersPerStage }),
+    ...(parallel.stageGroups === undefined ? {} : { stageGroups: parallel.stageGroups }),
     ...(parallel.tpCommOverlap === undefined ? {} : { tpCommOverlap: parallel.tpCommOverlap }),
     ...(parallel.optimizer === undefined ? {} : { optimizer: parallel.optimizer }),
     ...(parallel.offload === undefined ? {} : { offload: parallel.offload }),
@@ -155,15 +161,19 @@ export function jobFromConfig(json: unknown, source: string, extraGpus: readonly
   }
   const config = parsed.data;
   const precision = config.precision ?? 'bf16';
+  const common = { model: resolveModel(config.model), precision, fp32Gradients: config.fp32Gradients ?? defaultFp32Gradients(precision) };
+  if ('groups' in config.cluster) {
+    const cluster = parseCluster(config.cluster, `${source}: cluster`, extraGpus);
+    const gpus = clusterGpus(cluster);
+    return { ...common, gpu: cluster.groups[0]!.gpu, gpus, cluster, parallel: resolveParallel(config.parallel, gpus) };
+  }
   const gpu = findGpu(config.cluster.gpu, extraGpus);
   const network = config.cluster.interNodeBandwidthGBs;
   return {
-    model: resolveModel(config.model),
+    ...common,
     gpu: network === undefined ? gpu : { ...gpu, interNodeBandwidth: network * 1e9 },
     gpus: config.cluster.gpus,
     parallel: resolveParallel(config.parallel, config.cluster.gpus),
-    precision,
-    fp32Gradients: config.fp32Gradients ?? defaultFp32Gradients(precision),
   };
 }
 

@@ -1,10 +1,12 @@
 import { UsageError } from '../errors.js';
-import { allReduceSeconds, placeGroup, sendSeconds } from './communication.js';
+import { balancedSplit } from './cluster.js';
+import { scheduleEntry } from './schedule-rules.js';
+import { LINK_EFFICIENCY, allReduceSeconds, placeGroup, sendSeconds } from './communication.js';
 import { contextParallelSeconds } from './context-parallel-time.js';
 import { dataParallelSeconds } from './data-parallel-time.js';
 import { expertParallelSeconds } from './expert-parallel-time.js';
 import { modelFlopsPerStep, recomputeFlopsPerStep } from './flops.js';
-import { peakFlops } from './hardware.js';
+import { peakFlops, type Gpu } from './hardware.js';
 import { streamSeconds, type Device } from './kernels.js';
 import { tensorParallelSeconds } from './tensor-parallel-time.js';
 import { layerTimes, outputLayerTimes, tokensPerGpu, type LayerSettings, type LayerTimes } from './layer-time.js';
@@ -16,7 +18,9 @@ import {
 import { layerParameterParts, moeOf, type LayerKind } from './model.js';
 import { offloadSeconds } from './offload-time.js';
 import { pipelineShape } from './pipeline.js';
-import { contextParallelDegree, expertParallelDegree, expertTensorDegree, microbatchesPerStep, type Job } from './plan.js';
+import {
+  contextParallelDegree as cp, expertParallelDegree, expertTensorDegree, microbatchesPerStep, rankGpus, type Job,
+} from './plan.js';
 import { validateJob } from './validate-job.js';
 
 /** CUDA context, cuBLAS and NCCL workspaces: held on every GPU whatever the plan, bytes. */
@@ -88,6 +92,8 @@ export interface Estimate {
   readonly expertParallelCrossesNodes: boolean;
   /** The pipeline rank that sets the pace (the most work per micro-batch), 0 … p−1. */
   readonly slowestRank: number;
+  /** Seconds of one activation or gradient message across each pipeline boundary, [pp − 1]. */
+  readonly boundarySeconds: readonly number[];
 }
 
 function layerSettings(job: Job): LayerSettings {
@@ -95,7 +101,7 @@ function layerSettings(job: Job): LayerSettings {
   return {
     microBatchSize: p.microBatchSize,
     tp: p.tp,
-    cp: contextParallelDegree(p),
+    cp: cp(p),
     ep: expertParallelDegree(p),
     etp: expertTensorDegree(p),
     sequenceParallel: p.sequenceParallel && p.tp > 1,
@@ -168,7 +174,9 @@ function rankTime(share: RankShare, costs: Record<LayerKind, LayerCost>, ends: {
 /** The index of the largest value (the first of equals). */
 const argmax = (values: readonly number[]): number => values.reduce((best, value, i) => (value > values[best]! ? i : best), 0);
 
-function estimateMemory(job: Job, shares: readonly RankShare[], parameters: readonly StageParameters[], inFlight: readonly number[]): MemoryBreakdown {
+function estimateMemory(
+  job: Job, shares: readonly RankShare[], parameters: readonly StageParameters[], inFlight: readonly number[], gpus: readonly Gpu[],
+): MemoryBreakdown {
   const { model, parallel } = job;
   const settings = layerSettings(job);
   const isMoe = moeOf(model) !== undefined;
@@ -198,20 +206,23 @@ function estimateMemory(job: Job, shares: readonly RankShare[], parameters: read
       weights, gradients: states.gradients, optimizer: states.optimizer, activations, headroom, total: allocated + headroom, host: states.host,
     };
   };
+  // The fullest rank against its own GPU's memory (ranks may sit on different GPUs).
   let worstRankIndex = 0;
   let worst = rankMemory(0);
   for (let rank = 1; rank < shares.length; rank++) {
     const candidate = rankMemory(rank);
-    if (candidate.total > worst.total) {
+    if (candidate.total / gpus[rank]!.memoryBytes > worst.total / gpus[worstRankIndex]!.memoryBytes) {
       worst = candidate;
       worstRankIndex = rank;
     }
   }
-  const capacity = job.gpu.memoryBytes;
+  const capacity = gpus[worstRankIndex]!.memoryBytes;
   const worstRank = worstRankIndex === 0 ? 'first' : worstRankIndex === shares.length - 1 ? 'last' : 'middle';
   // Every GPU of a node offloads into the same host memory (the fullest rank's share, for each of them).
-  const host = Math.max(...shares.map((_, rank) => rankMemory(rank).host)) * Math.min(job.gpu.gpusPerNode, job.gpus);
-  const hostCapacity = job.gpu.hostMemoryBytes;
+  const hosts = shares.map((_, rank) => rankMemory(rank).host * Math.min(gpus[rank]!.gpusPerNode, job.gpus));
+  const hostRank = argmax(hosts.map((host, rank) => host / gpus[rank]!.hostMemoryBytes));
+  const host = hosts[hostRank]!;
+  const hostCapacity = gpus[hostRank]!.hostMemoryBytes;
   return { ...worst, host, hostCapacity, capacity, fits: worst.total <= capacity && host <= hostCapacity, worstRank, worstRankIndex };
 }
 
@@ -228,74 +239,118 @@ function pipelineOf(job: Job) {
 /** Memory per GPU of one configuration alone: what the search checks before it times a configuration. */
 export function estimatePlanMemory(job: Job): MemoryBreakdown {
   const { shape, shares, parameters } = pipelineOf(job);
-  return estimateMemory(job, shares, parameters, shape.inFlight);
+  return estimateMemory(job, shares, parameters, shape.inFlight, rankGpus(job));
+}
+
+/** Per GPU kind of a job: the device and what one layer of each kind, and the embedding and output layer, cost it. */
+interface RankCosts {
+  readonly device: Device;
+  readonly layers: Record<LayerKind, LayerCost>;
+  readonly ends: { readonly embedding: number; readonly output: number };
+}
+
+function costsOn(job: Job, gpu: Gpu, settings: LayerSettings): RankCosts {
+  const device: Device = { gpu, peak: peakFlops(gpu, job.precision) };
+  const output = outputLayerTimes(job.model, device, settings);
+  const tokens = tokensPerGpu(job.model, settings);
+  return {
+    device,
+    layers: layerCosts({ ...job, gpu }, device, settings),
+    ends: { embedding: streamSeconds(device, 8 * tokens * job.model.hidden, 2), output: output.forward + output.backward }, // lookup, scatter-add
+  };
+}
+
+/** Seconds of one message across each pipeline boundary, [pp − 1]: NVLink, the group's network, or the link between groups. */
+function boundarySeconds(job: Job, gpus: readonly Gpu[], messageBytes: number, cp: number): number[] {
+  const { parallel, cluster } = job;
+  const stageGpus = parallel.tp * cp * parallel.dp;
+  const groups = parallel.stageGroups;
+  // Stages of one group: once they outgrow a node some boundary crosses its network, and in the steady state every
+  // micro-batch waits on that slowest boundary.
+  const stagesIn = (rank: number): number => (groups === undefined ? parallel.pp : groups.filter((g) => g === groups[rank]).length);
+  return Array.from({ length: Math.max(parallel.pp - 1, 0) }, (_, boundary) => {
+    if (groups !== undefined && cluster !== undefined && groups[boundary] !== groups[boundary + 1]) {
+      // Every GPU of the stage sends its share at once over the one link between the groups.
+      return (stageGpus * messageBytes) / (cluster.interGroupBandwidth * LINK_EFFICIENCY) + cluster.interGroupLatency;
+    }
+    const gpu = gpus[boundary]!;
+    return sendSeconds(gpu, messageBytes, stagesIn(boundary) * stageGpus > gpu.gpusPerNode);
+  });
 }
 
 /** Predicts memory and step time of one configuration. Throws a UsageError if it cannot run at all. */
 export function estimate(job: Job): Estimate {
   const { shape, shares, parameters } = pipelineOf(job);
-  const { model, parallel, gpu } = job;
+  const { model, parallel } = job;
   const { tp, pp, dp } = parallel;
   const m = microbatchesPerStep(parallel);
-  const device: Device = { gpu, peak: peakFlops(gpu, job.precision) };
   const settings = layerSettings(job);
   const endsShareRank = shape.lastStageRank === 0;
   const bubbleFraction = Math.max(...shape.bubbleFraction);
+  const gpus = rankGpus(job);
 
-  // One micro-batch through each pipeline rank, on one GPU.
-  const costs = layerCosts(job, device, settings);
-  const tokens = tokensPerGpu(model, settings);
-  const output = outputLayerTimes(model, device, settings);
-  const ends = {
-    embedding: streamSeconds(device, 8 * tokens * model.hidden, 2), // lookup forward, scatter-add backward
-    output: output.forward + output.backward,
+  // One micro-batch through each pipeline rank, on one GPU of the rank's kind.
+  const byKind = new Map<string, RankCosts>();
+  const costsOf = (gpu: Gpu): RankCosts => {
+    let known = byKind.get(gpu.id);
+    if (known === undefined) byKind.set(gpu.id, (known = costsOn(job, gpu, settings)));
+    return known;
   };
-  const times = shares.map((share) => rankTime(share, costs, ends));
-  const slowestRank = argmax(times.map((time) => time.total));
-  const slowest = times[slowestRank]!;
+  const times = shares.map((share, rank) => rankTime(share, costsOf(gpus[rank]!).layers, costsOf(gpus[rank]!).ends));
 
-  // Messages between pipeline ranks: activations forward, gradients back, split over the t ranks of a stage.
-  // Neighbouring stages are t·c·d ranks apart; once a pipeline outgrows a node some boundary crosses the network, and
-  // in the steady state every micro-batch waits on that slowest boundary.
-  const neighbourCrossesNodes = pp * tp * settings.cp * dp > gpu.gpusPerNode;
-  const messageBytes = pp > 1 ? (2 * tokens * model.hidden) / tp : 0;
-  const sends = 2 * parallel.virtualStages * sendSeconds(gpu, messageBytes, neighbourCrossesNodes);
+  // Messages between pipeline ranks: activations forward, gradients back, split over the t ranks of a stage; a rank
+  // waits on the slower of its two boundaries, once per chunk each way.
+  const messageBytes = pp > 1 ? (2 * tokensPerGpu(model, settings) * model.hidden) / tp : 0;
+  const boundaries = boundarySeconds(job, gpus, messageBytes, settings.cp);
+  const sendsOf = (rank: number): number =>
+    2 * parallel.virtualStages * Math.max(boundaries[rank - 1] ?? 0, boundaries[rank] ?? 0);
+  const slowestRank = argmax(times.map((time, rank) => time.total + sendsOf(rank)));
+  const slowest = times[slowestRank]!;
+  const sends = sendsOf(slowestRank);
   const perMicrobatch = slowest.total + sends;
   const busy = m * perMicrobatch;
   const pipelineSeconds = busy / (1 - bubbleFraction);
 
   // Data parallelism: each rank reduces its gradients (and gathers ZeRO's weights) behind its own backward.
-  const denseGroup = placeGroup(gpu, denseReplicas(parallel), tp);
-  const expertGroup = placeGroup(gpu, expertReplicas(parallel), settings.etp * settings.ep);
-  const dataParallelPerRank = parameters.map((held, rank) => dataParallelSeconds({
-    gpu, parallel, microbatches: m, gradientBytes: settings.gradientBytes,
-    replicated: [{ parameters: held.layers + held.embeddings, group: denseGroup }, { parameters: held.experts, group: expertGroup }],
-    forwardPerMicrobatch: times[rank]!.forward,
-    backwardPerMicrobatch: times[rank]!.backward,
-  }));
+  const dataParallelPerRank = parameters.map((held, rank) => {
+    const gpu = gpus[rank]!;
+    return dataParallelSeconds({
+      gpu, parallel, microbatches: m, gradientBytes: settings.gradientBytes,
+      replicated: [
+        { parameters: held.layers + held.embeddings, group: placeGroup(gpu, denseReplicas(parallel), tp) },
+        { parameters: held.experts, group: placeGroup(gpu, expertReplicas(parallel), settings.etp * settings.ep) },
+      ],
+      forwardPerMicrobatch: times[rank]!.forward,
+      backwardPerMicrobatch: times[rank]!.backward,
+    });
+  });
   let dataParallel = Math.max(...dataParallelPerRank);
   if (model.tiedEmbeddings && !endsShareRank) {
-    // The first and last ranks sum their copies of the word embedding's gradient.
+    // The first and last ranks sum their copies of the word embedding's gradient (over the link if they are in two groups).
     const embeddingGradient = (model.vocab * model.hidden * settings.gradientBytes) / tp;
-    dataParallel += allReduceSeconds(gpu, embeddingGradient, { size: 2, perNode: 1, nodes: 2 });
+    const cluster = job.cluster;
+    const apart = cluster !== undefined && parallel.stageGroups !== undefined && parallel.stageGroups[0] !== parallel.stageGroups[pp - 1];
+    dataParallel += apart
+      ? (tp * cp(parallel) * dp * embeddingGradient) / (cluster.interGroupBandwidth * LINK_EFFICIENCY) + cluster.interGroupLatency
+      : allReduceSeconds(gpus[0]!, embeddingGradient, { size: 2, perNode: 1, nodes: 2 });
   }
 
   // Adam over this GPU's shard: read and write fp32 master and two moments (1-byte moments with 8-bit Adam), read the
   // gradient, write 16-bit weights; on the host's CPUs instead when the optimizer is offloaded.
   const sharded = (held: StageParameters, byZero: boolean): number =>
     (held.layers + held.embeddings) / (byZero ? denseReplicas(parallel) : 1) + held.experts / (byZero ? expertReplicas(parallel) : 1);
-  const optimizerParameters = Math.max(...parameters.map((held) => sharded(held, parallel.zero >= 1)));
   const offloaded = (parallel.offload ?? 'none') !== 'none';
   const optimizerStream = 2 * optimizerBytesPerParameter(parallel.optimizer ?? 'adam') + settings.gradientBytes + 2;
-  const optimizer = offloaded ? 0 : streamSeconds(device, optimizerParameters * optimizerStream, 4);
+  const optimizer = offloaded ? 0 : Math.max(...parameters.map((held, rank) =>
+    streamSeconds(costsOf(gpus[rank]!).device, sharded(held, parallel.zero >= 1) * optimizerStream, 4)));
   const offload = Math.max(...parameters.map((held, rank) => offloadSeconds({
-    gpu, parallel, microbatches: m, shardParameters: sharded(held, parallel.zero >= 1),
-    gpusPerNode: Math.min(gpu.gpusPerNode, job.gpus), parameters: sharded(held, false), parameterShard: sharded(held, true),
+    gpu: gpus[rank]!, parallel, microbatches: m, shardParameters: sharded(held, parallel.zero >= 1),
+    gpusPerNode: Math.min(gpus[rank]!.gpusPerNode, job.gpus), parameters: sharded(held, false), parameterShard: sharded(held, true),
     forwardPerMicrobatch: times[rank]!.forward, backwardPerMicrobatch: times[rank]!.backward,
   })));
 
   const step = pipelineSeconds + dataParallel + optimizer + offload;
-  const memory = estimateMemory(job, shares, parameters, shape.inFlight);
+  const memory = estimateMemory(job, shares, parameters, shape.inFlight, gpus);
   if (!Number.isFinite(step) || !Number.isFinite(memory.total) || !Number.isFinite(memory.capacity)) {
     throw new UsageError(
       `the estimate for ${job.model.name} on ${job.gpus} × ${job.gpu.id} overflows (step ${step} s, memory ${memory.total} of ${memory.capacity} bytes); check the model and hardware figures`,
@@ -304,6 +359,9 @@ export function estimate(job: Job): Estimate {
   const sequences = parallel.globalBatchSize;
   const modelFlops = modelFlopsPerStep(model, sequences);
   const recomputeFlops = recomputeFlopsPerStep(model, sequences, parallel.recompute, parallel.flashAttention);
+  // Every GPU's peak: t·c·d GPUs of each rank's kind.
+  const peak = gpus.reduce((sum, gpu) => sum + costsOf(gpu).device.peak, 0) * tp * settings.cp * dp;
+  const first = gpus[0]!;
   return {
     job,
     microbatches: m,
@@ -323,13 +381,38 @@ export function estimate(job: Job): Estimate {
     stepTimeS: step,
     tokensPerS: (sequences * model.seqLength) / step,
     tflopsPerGpu: (modelFlops + recomputeFlops) / (step * job.gpus) / 1e12,
-    mfu: modelFlops / (step * job.gpus * device.peak),
+    mfu: modelFlops / (step * peak),
     bubbleFraction,
     modelFlops,
     recomputeFlops,
-    tensorParallelCrossesNodes: placeGroup(gpu, tp, 1).nodes > 1,
-    contextParallelCrossesNodes: placeGroup(gpu, settings.cp, tp).nodes > 1,
-    expertParallelCrossesNodes: placeGroup(gpu, settings.ep, settings.etp).nodes > 1,
+    tensorParallelCrossesNodes: placeGroup(first, tp, 1).nodes > 1,
+    contextParallelCrossesNodes: placeGroup(first, settings.cp, tp).nodes > 1,
+    expertParallelCrossesNodes: placeGroup(first, settings.ep, settings.etp).nodes > 1,
     slowestRank,
+    boundarySeconds: boundaries,
   };
+}
+
+/**
+ * Layers per pipeline rank that match each rank's speed, the uneven split a pipeline over mixed GPUs needs: one layer
+ * costs a rank what its GPU takes for it, compute and model-parallel communication, and the embedding and output layer
+ * add to the ranks that hold them.
+ */
+export function speedSplit(job: Job): number[] {
+  const settings = layerSettings(job);
+  const gpus = rankGpus(job);
+  const kind: LayerKind = moeOf(job.model) === undefined ? 'dense' : 'moe';
+  const byKind = new Map<string, RankCosts>();
+  const costs = gpus.map((gpu) => {
+    let known = byKind.get(gpu.id);
+    if (known === undefined) byKind.set(gpu.id, (known = costsOn(job, gpu, settings)));
+    return known;
+  });
+  const perLayer = costs.map((cost) => {
+    const layer = cost.layers[kind];
+    return layer.times.forward + layer.times.backward + layer.times.recompute + layer.tensorParallel + layer.contextParallel + layer.expertParallel;
+  });
+  const outputRank = scheduleEntry(job.parallel.schedule).placement === 'v' ? 0 : gpus.length - 1;
+  const extra = costs.map((cost, rank) => (rank === 0 ? cost.ends.embedding : 0) + (rank === outputRank ? cost.ends.output : 0));
+  return balancedSplit(job.model.layers, perLayer, extra);
 }

@@ -28,13 +28,19 @@ export function minimumCluster(request: SearchRequest): { gpus: number; globalBa
 
 /** A UsageError saying why no plan fits and what would be needed instead. */
 export function noPlanError(request: SearchRequest, result: SearchResult): UsageError {
-  const what = `${request.model.name} on ${request.gpus} × ${request.gpu.id} with global batch ${request.globalBatchSize}`;
+  const gpus = request.cluster === undefined
+    ? `${request.gpus} × ${request.gpu.id}`
+    : request.cluster.groups.map((group) => `${group.gpus} × ${group.gpu.id}`).join(' + ');
+  const what = `${request.model.name} on ${gpus} with global batch ${request.globalBatchSize}`;
   if (result.leanest === undefined) {
     return new UsageError(`no way to split ${what}: ${result.emptyBecause.join('; ')}`);
   }
   const leanest = result.leanest;
-  const need = minimumCluster(request);
-  const needed = need === undefined
+  // The smallest cluster is counted for one kind of GPU; a cluster of groups needs more of its groups' GPUs.
+  const need = request.cluster === undefined ? minimumCluster(request) : undefined;
+  const needed = request.cluster !== undefined
+    ? 'the groups need more GPUs, or GPUs with more memory'
+    : need === undefined
     ? `more than ${MAX_GPUS} GPUs of that kind would be needed; use a GPU with more memory`
     : `with all state on the GPUs at least ${need.gpus} GPUs of that kind are needed` +
       (need.globalBatchSize === request.globalBatchSize ? '' : ` (with global batch ${need.globalBatchSize})`);

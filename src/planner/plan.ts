@@ -1,3 +1,4 @@
+import type { Cluster } from './cluster.js';
 import type { Gpu, Precision } from './hardware.js';
 import type { ModelShape } from './model.js';
 
@@ -38,6 +39,8 @@ export interface ParallelPlan {
   readonly globalBatchSize: number;
   /** Layers on each pipeline rank, [pp]; Megatron's split (ceil(L/p) on each, the rest on the last) when absent. */
   readonly layersPerStage?: readonly number[];
+  /** On a cluster of several GPU groups: the group each pipeline rank's t·c·d GPUs sit in, [pp], in group order. */
+  readonly stageGroups?: readonly number[];
   /** Model chunks per pipeline rank v (interleaving); 1 for plain schedules. */
   readonly virtualStages: number;
   /** A schedule name of the schedule engine (e.g. 1f1b, gpipe, interleaved-1f1b). */
@@ -67,6 +70,15 @@ export interface Job {
   readonly precision: Precision;
   /** Gradients kept (and reduced) in fp32 instead of 16-bit: 18 instead of 16 bytes per parameter. */
   readonly fp32Gradients: boolean;
+  /** Several groups of GPUs joined by a link; `gpu` is then the first group's, and the plan's stageGroups place the stages. */
+  readonly cluster?: Cluster;
+}
+
+/** The GPU each pipeline rank runs on, [pp]: the job's, or on a cluster of groups its stage's group's. */
+export function rankGpus(job: Job): Gpu[] {
+  const { cluster, parallel } = job;
+  if (cluster === undefined || parallel.stageGroups === undefined) return Array.from({ length: parallel.pp }, () => job.gpu);
+  return parallel.stageGroups.map((group) => cluster.groups[group]!.gpu);
 }
 
 /** The context-parallel degree (1 when the plan does not set it). */

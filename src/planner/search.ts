@@ -7,6 +7,8 @@ import { moeOf, type ModelShape } from './model.js';
 import type { ContextParallelCommunication, Job, Offload, OptimizerKind, ParallelPlan, Recompute, ZeroStage } from './plan.js';
 import { chunkChoices, scheduleEntry, scheduleProblem, SEQUENTIAL_REFERENCE } from './schedule-rules.js';
 import { SearchFunnel } from './search-funnel.js';
+import { speedSplit } from './estimate.js';
+import type { Cluster } from './cluster.js';
 
 export interface SearchRequest {
   readonly model: ModelShape;
@@ -23,6 +25,8 @@ export interface SearchRequest {
   readonly tp?: readonly number[];
   readonly pp?: readonly number[];
   readonly cp?: readonly number[];
+  /** On a cluster of groups: only these data-parallel degrees (each group then holds gpus / (t·c·d) stages). */
+  readonly dp?: readonly number[];
   readonly ep?: readonly number[];
   /** Expert tensor-parallel degrees; absent means t and, where t > 1, 1 (experts whole on each GPU). */
   readonly etp?: readonly number[];
@@ -37,6 +41,8 @@ export interface SearchRequest {
   readonly top?: number;
   /** Only these optimizer states; absent means fp32 Adam on the GPUs, and the lean ones when nothing fits so. */
   readonly states?: readonly StateChoice[];
+  /** Several groups of GPUs joined by a link: pipeline stages span the groups, layers split by each group's speed. */
+  readonly cluster?: Cluster;
 }
 
 export interface SearchResult {
@@ -173,41 +179,74 @@ const leanStates: readonly StateChoice[] = [
 ];
 
 /** Every parallel plan of the search space that divides the cluster and the model, in search order. */
+/** t, p, c, d (and on a cluster of groups, the group of each stage) that divide the GPUs and the model. */
+interface Layout {
+  readonly tp: number;
+  readonly pp: number;
+  readonly cp: number;
+  readonly dp: number;
+  readonly stageGroups?: readonly number[];
+}
+
+function* layouts(request: SearchRequest, funnel: SearchFunnel): Generator<Layout> {
+  const { cluster } = request;
+  if (cluster === undefined) {
+    for (const tp of tensorDegrees(request, funnel)) for (const pp of pipelineDegrees(request, tp, funnel)) {
+      for (const cp of contextDegrees(request, tp, pp, funnel)) yield { tp, pp, cp, dp: request.gpus / (tp * pp * cp) };
+    }
+    return;
+  }
+  // Tensor-, context- and data-parallel groups stay inside a group: every group holds whole stages of t·c·d GPUs, and
+  // the pipeline runs through the groups in order.
+  const common = cluster.groups.reduce((a, group) => gcd(a, group.gpus), 0);
+  for (const tp of tensorDegrees({ ...request, gpus: common }, funnel)) {
+    for (const cp of contextDegrees({ ...request, gpus: common }, tp, 1, funnel)) {
+      for (const dp of (request.dp ?? divisors(common / (tp * cp))).filter((d) => (common / (tp * cp)) % d === 0)) {
+        const stageGroups = cluster.groups.flatMap((group, index) => Array.from({ length: group.gpus / (tp * cp * dp) }, () => index));
+        const pp = stageGroups.length;
+        if (request.pp !== undefined && !funnel.keep('pp', request.pp.includes(pp), 'pp is the stages the groups hold at this tp, cp and dp', `pp ${pp}`)) continue;
+        if (!funnel.keep('pp', pp <= request.model.layers, `pp must leave at least one of the ${request.model.layers} layers on every pipeline rank`, `pp ${pp}`)) continue;
+        yield { tp, pp, cp, dp, stageGroups };
+      }
+    }
+  }
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
 function* candidatePlans(request: SearchRequest, states: readonly StateChoice[], funnel: SearchFunnel): Generator<ParallelPlan> {
-  const { gpus, globalBatchSize } = request;
+  const { globalBatchSize } = request;
   const maxMicroBatch = request.maxMicroBatchSize ?? 16;
-  for (const tp of tensorDegrees(request, funnel)) for (const pp of pipelineDegrees(request, tp, funnel)) {
-    for (const cp of contextDegrees(request, tp, pp, funnel)) {
-      const dp = gpus / (tp * pp * cp);
-      if (!funnel.keep('batch', globalBatchSize % dp === 0,
-        `the global batch ${globalBatchSize} must be a multiple of the data-parallel degree gpus / (tp × pp × cp)`, `dp ${dp}`)) continue;
-      const perPipeline = globalBatchSize / dp;
-      for (const microBatchSize of divisors(perPipeline).filter((b) => b <= maxMicroBatch)) {
-        for (const { schedule, chunks } of scheduleChoices(request, pp, perPipeline / microBatchSize, funnel)) {
-          for (const recompute of request.recompute ?? recomputeChoices(request)) for (const zero of request.zero ?? ([0, 1, 2, 3] as const)) {
-            if (!funnel.keep('zero', zero === 0 || dp * cp > 1, 'ZeRO needs more than one data-parallel replica to shard over', `ZeRO-${zero} at dp ${dp}`)) continue;
-            for (const { ep, etp } of expertGrids(request, tp, tp * cp * dp, funnel)) {
-              const sequenceParallel = (request.sequenceParallel ?? true) && tp > 1;
-              if ((ep > 1 || etp !== tp) && tp > 1 && !sequenceParallel) {
-                funnel.reject('ep', 'expert parallelism with tp above 1 needs sequence parallelism', `ep ${ep} at tp ${tp}`);
-                continue;
-              }
-              for (const state of states) {
-                if (!funnel.keep('zero', state.offload !== 'optimizer-and-parameters' || zero === 3,
-                  'offloading the parameters needs ZeRO-3', `ZeRO-${zero}`)) continue;
-                for (const cpCommunication of contextCommunications(request, tp, cp)) {
-                  yield {
-                    tp, pp, dp, microBatchSize, globalBatchSize, virtualStages: chunks, schedule, recompute, sequenceParallel, zero,
-                    flashAttention: request.flashAttention ?? true,
-                    overlapGradReduce: request.overlapGradReduce ?? true,
-                    ...(request.tpCommOverlap && tp > 1 ? { tpCommOverlap: true } : {}),
-                    ...(cp > 1 ? { cp, cpCommunication } : {}),
-                    ...(ep > 1 ? { ep } : {}),
-                    ...(etp !== tp ? { etp } : {}),
-                    ...(state.optimizer === 'adam' ? {} : { optimizer: state.optimizer }),
-                    ...(state.offload === 'none' ? {} : { offload: state.offload }),
-                  };
-                }
+  for (const { tp, pp, cp, dp, stageGroups } of layouts(request, funnel)) {
+    if (!funnel.keep('batch', globalBatchSize % dp === 0,
+      `the global batch ${globalBatchSize} must be a multiple of the data-parallel degree gpus / (tp × pp × cp)`, `dp ${dp}`)) continue;
+    const perPipeline = globalBatchSize / dp;
+    for (const microBatchSize of divisors(perPipeline).filter((b) => b <= maxMicroBatch)) {
+      for (const { schedule, chunks } of scheduleChoices(request, pp, perPipeline / microBatchSize, funnel)) {
+        for (const recompute of request.recompute ?? recomputeChoices(request)) for (const zero of request.zero ?? ([0, 1, 2, 3] as const)) {
+          if (!funnel.keep('zero', zero === 0 || dp * cp > 1, 'ZeRO needs more than one data-parallel replica to shard over', `ZeRO-${zero} at dp ${dp}`)) continue;
+          for (const { ep, etp } of expertGrids(request, tp, tp * cp * dp, funnel)) {
+            const sequenceParallel = (request.sequenceParallel ?? true) && tp > 1;
+            if ((ep > 1 || etp !== tp) && tp > 1 && !sequenceParallel) {
+              funnel.reject('ep', 'expert parallelism with tp above 1 needs sequence parallelism', `ep ${ep} at tp ${tp}`);
+              continue;
+            }
+            for (const state of states) {
+              if (!funnel.keep('zero', state.offload !== 'optimizer-and-parameters' || zero === 3,
+                'offloading the parameters needs ZeRO-3', `ZeRO-${zero}`)) continue;
+              for (const cpCommunication of contextCommunications(request, tp, cp)) {
+                yield {
+                  tp, pp, dp, microBatchSize, globalBatchSize, virtualStages: chunks, schedule, recompute, sequenceParallel, zero,
+                  flashAttention: request.flashAttention ?? true,
+                  overlapGradReduce: request.overlapGradReduce ?? true,
+                  ...(request.tpCommOverlap && tp > 1 ? { tpCommOverlap: true } : {}),
+                  ...(cp > 1 ? { cp, cpCommunication } : {}),
+                  ...(ep > 1 ? { ep } : {}),
+                  ...(etp !== tp ? { etp } : {}),
+                  ...(state.optimizer === 'adam' ? {} : { optimizer: state.optimizer }),
+                  ...(state.offload === 'none' ? {} : { offload: state.offload }),
+                  ...(stageGroups === undefined ? {} : { stageGroups }),
+                };
               }
             }
           }
@@ -225,11 +264,13 @@ function searchStates(request: SearchRequest, states: readonly StateChoice[]): O
   let considered = 0;
   let feasible = 0;
   let leanest: { job: Job; memory: MemoryBreakdown } | undefined;
-  for (const parallel of candidatePlans(request, states, funnel)) {
-    const job: Job = {
-      model: request.model, gpu: request.gpu, gpus: request.gpus, parallel,
+  for (const candidate of candidatePlans(request, states, funnel)) {
+    const base: Job = {
+      model: request.model, gpu: request.gpu, gpus: request.gpus, parallel: candidate,
       precision, fp32Gradients: request.fp32Gradients ?? defaultFp32Gradients(precision),
+      ...(request.cluster === undefined ? {} : { cluster: request.cluster }),
     };
+    const job = request.cluster === undefined ? base : { ...base, parallel: { ...candidate, layersPerStage: speedSplit(base) } };
     considered++;
     const memory = estimatePlanMemory(job);
     if (leanest === undefined || memory.total < leanest.memory.total) leanest = { job, memory };

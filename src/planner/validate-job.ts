@@ -54,6 +54,30 @@ function validateContextAndExperts(job: Job): void {
 /** Models already checked: the search estimates one model thousands of times. */
 const validModels = new WeakSet<ModelShape>();
 
+/** On a cluster of GPU groups: every pipeline rank in a group, each group's GPUs used by its stages exactly. */
+function validateStageGroups(job: Job): void {
+  const { cluster, parallel } = job;
+  const groups = parallel.stageGroups;
+  if (cluster === undefined) {
+    if (groups !== undefined) throw new UsageError('parallel.stageGroups places stages on GPU groups; give the cluster as groups');
+    return;
+  }
+  if (groups === undefined) throw new UsageError('a plan on a cluster of GPU groups needs parallel.stageGroups: the group of each pipeline rank');
+  if (groups.length !== parallel.pp || groups.some((g) => !Number.isInteger(g) || g < 0 || g >= cluster.groups.length)) {
+    throw new UsageError(`parallel.stageGroups must list ${parallel.pp} group indices from 0 to ${cluster.groups.length - 1}, one per pipeline rank`);
+  }
+  const stage = parallel.tp * contextParallelDegree(parallel) * parallel.dp;
+  cluster.groups.forEach((group, index) => {
+    const used = groups.filter((g) => g === index).length * stage;
+    if (used !== group.gpus) {
+      throw new UsageError(
+        `group '${group.name}' has ${group.gpus} GPUs but its ${used / stage} stages of tp × cp × dp = ${stage} use ${used}; ` +
+          'tensor- and data-parallel groups stay inside a group, so each group must hold whole stages',
+      );
+    }
+  });
+}
+
 /** Checks that a job can run as described; each UsageError says what is wrong and what would be right. */
 export function validateJob(job: Job): void {
   const { model, parallel } = job;
@@ -91,6 +115,7 @@ export function validateJob(job: Job): void {
     throw new UsageError(`pp ${pp} cannot split ${model.layers} layers with at least one layer per rank; use a smaller pp`);
   }
   validateContextAndExperts(job);
+  validateStageGroups(job);
   const sequencesPerPipeline = parallel.microBatchSize * dp;
   if (parallel.globalBatchSize % sequencesPerPipeline !== 0) {
     throw new UsageError(

@@ -48,6 +48,25 @@ test('a Kineto trace: each moment of a step is compute, a wait for a peer or a c
   assert.deepEqual(second.sends?.length, 1);
 });
 
+test('a CUDA trace: kernels are the compute, NCCL kernels the transfers and collectives, placed by their launches', () => {
+  // Kineto's shape for GPU activity: kernels on a stream, each with the correlation id of its cudaLaunchKernel.
+  const host = (name: string, ts: number, dur: number, cat = 'cpu_op') => ({ name, ph: 'X', cat, ts, dur, pid: 1, tid: 1 });
+  const launch = (ts: number, correlation: number) => ({ name: 'cudaLaunchKernel', ph: 'X', cat: 'cuda_runtime', ts, dur: 5, pid: 1, tid: 1, args: { correlation } });
+  const kernel = (name: string, ts: number, dur: number, correlation: number) => ({ name, ph: 'X', cat: 'kernel', ts, dur, pid: 0, tid: 7, args: { correlation } });
+  const step = (t: number, c: number) => [
+    host('aten::mm', t, 20), launch(t + 1, c), kernel('sm90_gemm', t + 10, 300, c),
+    host('nccl:send', t + 20, 5), launch(t + 21, c + 1), kernel('ncclDevKernel_SendRecv', t + 310, 100, c + 1),
+    host('autograd::engine::evaluate_function: MmBackward0', t + 30, 20), launch(t + 31, c + 2), kernel('sm90_gemm_backward', t + 410, 400, c + 2),
+    host('c10d::allreduce_', t + 60, 5), launch(t + 61, c + 3), kernel('ncclDevKernel_AllReduce_Sum_f32', t + 810, 90, c + 3),
+    host('Optimizer.step#AdamW.step', t + 70, 900, 'user_annotation'), launch(t + 80, c + 4), kernel('multi_tensor_apply_kernel', t + 900, 60, c + 4),
+  ];
+  const [trace] = readTrace({ distributedInfo: { rank: 0 }, traceEvents: [...step(0, 0), ...step(1000, 10)] }, 'cuda.json', 0);
+  const second = trace!.steps[1]!;
+  const seconds = (kind: string) => second.spans.filter((span) => span.kind === kind).reduce((sum, span) => sum + span.end - span.start, 0);
+  assert.ok(close(seconds('forward'), 300e-6) && close(seconds('backward'), 400e-6), `${seconds('forward')} ${seconds('backward')}`);
+  assert.ok(close(seconds('p2p'), 100e-6) && close(seconds('collective'), 90e-6) && close(seconds('optimizer'), 60e-6));
+});
+
 test("Conveyor's own trace of a simulated step: the bubble per rank is the simulator's", () => {
   const cases: [ScheduleName, number, number, number][] = [['1f1b', 3, 6, 1], ['gpipe', 2, 4, 1], ['interleaved-1f1b', 2, 4, 2]];
   for (const [name, ranks, microbatches, chunks] of cases) {

@@ -2,15 +2,17 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
-  estimateJson, exportLimits, exportPlan, findGpu, isExportEngine, unknownEngine, findPreset, formatEstimate, formatPlanTable, noPlanError, parseModel, searchPlans,
+  estimateJson, exportLimits, gpusName, exportPlan, findGpu, isExportEngine, unknownEngine, findPreset, formatEstimate, formatPlanTable, noPlanError, parseModel, searchPlans,
   type ModelShape, type Precision, type Recompute, type SearchRequest, type ZeroStage,
 } from '../../planner/index.js';
 import { userGpus, type PlannerOptions } from './estimate.js';
+import { clusterGpus, parseCluster, type Cluster } from '../../planner/index.js';
 
 interface PlanOptions extends PlannerOptions {
   readonly model: string;
-  readonly gpu: string;
-  readonly gpus: string;
+  readonly gpu?: string;
+  readonly gpus?: string;
+  readonly cluster?: string;
   readonly globalBatch: string;
   readonly seqLen?: string;
   readonly top: string;
@@ -74,10 +76,18 @@ function searchRequest(options: PlanOptions): SearchRequest {
   const cp = integerList('--cp', options.cp);
   const ep = integerList('--ep', options.ep);
   const etp = integerList('--etp', options.etp);
+  const cluster = options.cluster === undefined ? undefined : readCluster(options.cluster, options);
+  if (cluster === undefined && (options.gpu === undefined || options.gpus === undefined)) {
+    throw new UsageError('plan needs --gpu and --gpus, or --cluster FILE for groups of GPUs');
+  }
+  if (cluster !== undefined && (options.gpu !== undefined || options.gpus !== undefined)) {
+    throw new UsageError('--cluster names the GPUs of every group; leave out --gpu and --gpus');
+  }
   return {
     model: resolveModel(options.model, options.seqLen),
-    gpu: findGpu(options.gpu, userGpus(options)),
-    gpus: positiveInteger('--gpus', options.gpus),
+    gpu: cluster?.groups[0]!.gpu ?? findGpu(options.gpu!, userGpus(options)),
+    gpus: cluster === undefined ? positiveInteger('--gpus', options.gpus!) : clusterGpus(cluster),
+    ...(cluster === undefined ? {} : { cluster }),
     globalBatchSize: positiveInteger('--global-batch', options.globalBatch),
     precision,
     fp32Gradients: options.fp32Gradients,
@@ -94,6 +104,19 @@ function searchRequest(options: PlanOptions): SearchRequest {
     ...(recompute === undefined ? {} : { recompute }),
     ...(options.schedule === undefined ? {} : { schedules: options.schedule.split(',').map((name) => name.trim()) }),
   };
+}
+
+/** Reads a --cluster file: groups of GPUs and the link between them (parsed by the planner, read here). */
+function readCluster(path: string, options: PlanOptions): Cluster {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(
+      error instanceof SyntaxError ? `cluster file ${path} is not valid JSON: ${error.message}` : `cannot read cluster file ${path}; give the path of a JSON file of GPU groups`,
+    );
+  }
+  return parseCluster(json, path, userGpus(options));
 }
 
 /** Only what `values` and the engine's `limits` both allow; an empty intersection is the user's mistake. */
@@ -133,8 +156,9 @@ export function registerPlan(program: Command): void {
     .command('plan')
     .description('Search t, p, c, e, d, chunks, micro-batch, schedule, recomputation and ZeRO; rank the plans that fit by step time.')
     .requiredOption('--model <id|file.json>', 'a preset (e.g. llama3-70b, mixtral-8x7b) or a JSON model shape')
-    .requiredOption('--gpu <id>', 'a100-40gb, a100-80gb, h100-sxm, h200, b200, mi300x, or one from --hardware')
-    .requiredOption('--gpus <n>', 'GPUs in the cluster')
+    .option('--gpu <id>', 'a100-40gb, a100-80gb, h100-sxm, h200, b200, mi300x, or one from --hardware')
+    .option('--gpus <n>', 'GPUs in the cluster')
+    .option('--cluster <file>', 'groups of GPUs joined by a link: { "groups": [{ "gpu", "gpus", "nodes"? }], "interGroupBandwidthGBs" }')
     .requiredOption('--global-batch <n>', 'sequences per optimizer step')
     .option('--seq-len <n>', 'sequence length (default: the model preset\'s)')
     .option('--top <n>', 'how many plans to show', '5')
@@ -175,8 +199,9 @@ export function registerPlan(program: Command): void {
           'at the cost below (host memory per node and the PCIe and CPU time per step). Fine-tuning with LoRA-style ' +
           'adapters would be a different job.\n\n'
         : '';
+      const where = result.plans[0] === undefined ? '' : gpusName(result.plans[0].job);
       process.stdout.write(
-        `${request.model.name} on ${request.gpus} × ${request.gpu.id}, global batch ${request.globalBatchSize} × ` +
+        `${request.model.name} on ${where}, global batch ${request.globalBatchSize} × ` +
           `${request.model.seqLength} tokens: ${result.feasible} of ${result.considered} configurations fit\n\n${lean}` +
           `${formatPlanTable(result.plans)}\n\nbest:\n${formatEstimate(result.plans[0]!)}\n`,
       );
