@@ -15,11 +15,11 @@ import {
   rankShares, rankStateBytes,
   type RankShare, type StageParameters,
 } from './memory.js';
-import { layerParameterParts, moeOf, type LayerKind } from './model.js';
+import { layerParameterParts, moeOf, type LayerKind, type ModelShape } from './model.js';
 import { offloadSeconds } from './offload-time.js';
 import { pipelineShape } from './pipeline.js';
 import {
-  contextParallelDegree as cp, expertParallelDegree, expertTensorDegree, microbatchesPerStep, rankGpus, type Job,
+  contextParallelDegree as cp, expertParallelDegree, expertTensorDegree, microbatchesPerStep, rankGpus, type Job, type ParallelPlan,
 } from './plan.js';
 import { validateJob } from './validate-job.js';
 
@@ -207,23 +207,34 @@ function estimateMemory(
     };
   };
   // The fullest rank against its own GPU's memory (ranks may sit on different GPUs).
-  let worstRankIndex = 0;
-  let worst = rankMemory(0);
-  for (let rank = 1; rank < shares.length; rank++) {
-    const candidate = rankMemory(rank);
-    if (candidate.total / gpus[rank]!.memoryBytes > worst.total / gpus[worstRankIndex]!.memoryBytes) {
-      worst = candidate;
-      worstRankIndex = rank;
-    }
+  const candidates = candidateRanks(shares, inFlight, gpus).map((rank) => ({ rank, memory: rankMemory(rank) }));
+  let worst = candidates[0]!;
+  for (const candidate of candidates) {
+    if (candidate.memory.total / gpus[candidate.rank]!.memoryBytes > worst.memory.total / gpus[worst.rank]!.memoryBytes) worst = candidate;
   }
+  const worstRankIndex = worst.rank;
   const capacity = gpus[worstRankIndex]!.memoryBytes;
   const worstRank = worstRankIndex === 0 ? 'first' : worstRankIndex === shares.length - 1 ? 'last' : 'middle';
   // Every GPU of a node offloads into the same host memory (the fullest rank's share, for each of them).
-  const hosts = shares.map((_, rank) => rankMemory(rank).host * Math.min(gpus[rank]!.gpusPerNode, job.gpus));
-  const hostRank = argmax(hosts.map((host, rank) => host / gpus[rank]!.hostMemoryBytes));
-  const host = hosts[hostRank]!;
-  const hostCapacity = gpus[hostRank]!.hostMemoryBytes;
-  return { ...worst, host, hostCapacity, capacity, fits: worst.total <= capacity && host <= hostCapacity, worstRank, worstRankIndex };
+  const hosts = candidates.map(({ rank, memory }) => memory.host * Math.min(gpus[rank]!.gpusPerNode, job.gpus));
+  const hostIndex = argmax(hosts.map((host, i) => host / gpus[candidates[i]!.rank]!.hostMemoryBytes));
+  const host = hosts[hostIndex]!;
+  const hostCapacity = gpus[candidates[hostIndex]!.rank]!.hostMemoryBytes;
+  return { ...worst.memory, host, hostCapacity, capacity, fits: worst.memory.total <= capacity && host <= hostCapacity, worstRank, worstRankIndex };
+}
+
+/**
+ * The ranks that can be the fullest: ranks holding the same share on the same GPU differ only in micro-batches in
+ * flight, and memory grows with them, so of each such class only the first rank with the most in flight can be.
+ */
+function candidateRanks(shares: readonly RankShare[], inFlight: readonly number[], gpus: readonly Gpu[]): number[] {
+  const best = new Map<string, number>();
+  shares.forEach((share, rank) => {
+    const key = `${share.layers.dense}/${share.layers.moe}/${share.embedding}/${share.output}/${gpus[rank]!.id}`;
+    const known = best.get(key);
+    if (known === undefined || inFlight[rank]! > inFlight[known]!) best.set(key, rank);
+  });
+  return [...best.values()].sort((a, b) => a - b);
 }
 
 /** What memory and time both start from: the schedule's shape and what each pipeline rank holds. */
@@ -231,9 +242,22 @@ function pipelineOf(job: Job) {
   validateJob(job);
   const { model, parallel } = job;
   const shape = pipelineShape(parallel.schedule, parallel.pp, microbatchesPerStep(parallel), parallel.virtualStages);
-  const shares = rankShares(model, parallel, shape.lastStageRank);
-  const parameters = shares.map((share) => rankParameters(model, parallel, share));
-  return { shape, shares, parameters };
+  return { shape, ...sharesOf(model, parallel, shape.lastStageRank) };
+}
+
+/** Each model's rank shares and parameters by the plan's split: the search meets the same few thousands of times. */
+const sharesCache = new WeakMap<ModelShape, Map<string, { shares: RankShare[]; parameters: StageParameters[] }>>();
+
+function sharesOf(model: ModelShape, parallel: ParallelPlan, outputRank: number): { shares: RankShare[]; parameters: StageParameters[] } {
+  const key = [parallel.pp, outputRank, parallel.tp, parallel.ep ?? 1, expertTensorDegree(parallel), parallel.layersPerStage?.join(',') ?? ''].join('|');
+  let byPlan = sharesCache.get(model);
+  if (byPlan === undefined) sharesCache.set(model, (byPlan = new Map()));
+  let known = byPlan.get(key);
+  if (known === undefined) {
+    const shares = rankShares(model, parallel, outputRank);
+    byPlan.set(key, (known = { shares, parameters: shares.map((share) => rankParameters(model, parallel, share)) }));
+  }
+  return known;
 }
 
 /** Memory per GPU of one configuration alone: what the search checks before it times a configuration. */

@@ -123,12 +123,19 @@ function pipelineDegrees(request: SearchRequest, tp: number, funnel: SearchFunne
   });
 }
 
+/**
+ * Below this many tokens of a sequence per GPU the search does not try context parallelism by itself (--cp still
+ * can): the slices' GEMMs thin out and the K/V exchange outgrows the attention it hides behind.
+ */
+const MIN_CONTEXT_SLICE = 1024;
+
 /** Context-parallel degrees: dividing what t and p leave, the sequence into 2·c chunks, with flash attention. */
 function contextDegrees(request: SearchRequest, tp: number, pp: number, funnel: SearchFunnel): number[] {
   const rest = request.gpus / (tp * pp);
   const seq = request.model.seqLength;
   const flash = request.flashAttention ?? true;
-  return (request.cp ?? divisors(rest)).filter((c) => {
+  const worthTrying = divisors(rest).filter((c) => c === 1 || seq / c >= MIN_CONTEXT_SLICE);
+  return (request.cp ?? worthTrying).filter((c) => {
     if (c === 1) return true;
     const divides = funnel.keep('cp', rest % c === 0, 'cp must divide the GPUs that tp and pp leave', `cp ${c} of ${rest} GPUs at tp ${tp}, pp ${pp}`);
     const splits = funnel.keep('cp', seq % (2 * c) === 0, `the sequence length ${seq} must be a multiple of 2 × cp`, `cp ${c}`);

@@ -21,6 +21,7 @@ function bruteForce(model: ModelShape, gpus: number, globalBatchSize: number): E
   for (const tp of upTo(gpus)) for (const pp of upTo(gpus)) for (const cp of upTo(gpus)) {
     const dp = gpus / (tp * pp * cp);
     if (!Number.isInteger(dp)) continue;
+    if (cp > 1 && model.seqLength / cp < 1024) continue; // documented: context parallelism only for slices of 1,024 tokens or more
     for (const microBatchSize of upTo(16)) {
       if (globalBatchSize % (dp * microBatchSize) !== 0) continue;
       // Every catalogue schedule but the sequential reference; estimate rejects what a schedule cannot run.
