@@ -7,7 +7,7 @@
  * Two clocks: wall time, and this process's CPU time, which is what a single thread gets while it runs
  * and so stays meaningful when other jobs share the cores.
  */
-import { allocFloat32, matmul, type MatmulOptions } from '../src/tensor/matmul.js';
+import { allocFloat32, matmul, type MatmulOptions } from '../src/tensor/index.js';
 
 interface Shape {
   readonly name: string;

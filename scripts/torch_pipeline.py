@@ -71,13 +71,18 @@ def layer_ranges(layers, stages):
 
 
 class Stage(nn.Module):
-    """One pipeline stage: the reference GPT's embedding (first), blocks [begin, end) and head (last)."""
+    """One pipeline stage: the reference GPT's embedding (first), blocks [begin, end) and head (last).
 
-    def __init__(self, model, parameters, blocks, first, last):
+    Each stage owns its parameters, the tied embedding included: PyTorch scales each stage's gradients once
+    (REDUCE_GRAD), so a Parameter shared by two stages of one rank (a V placement) would be scaled twice.
+    """
+
+    def __init__(self, config, weights, blocks, first, last):
         super().__init__()
-        self.model, self.blocks, self.first, self.last = model, blocks, first, last
-        names = [name for name in parameters if self.owns(name)]
-        self.weights = nn.ParameterDict({name.replace(".", "__"): parameters[name] for name in names})
+        self.blocks, self.first, self.last = blocks, first, last
+        self.model = GPT2(config, {name: array for name, array in weights.items() if self.owns(name)}, torch.float32)
+        self.model.w = {name: nn.Parameter(tensor) for name, tensor in self.model.w.items()}
+        self.weights = nn.ParameterDict({name.replace(".", "__"): parameter for name, parameter in self.model.w.items()})
 
     def owns(self, name):
         if name.startswith("h."):
@@ -151,13 +156,10 @@ def build(args, rank, world):
     if stages > args.layers:
         raise UsageError(f"{stages} stages need at least {stages} layers (got --layers {args.layers})")
     config = {"n_head": args.heads, "n_layer": args.layers, "n_positions": args.seq_len, "vocab_size": VOCAB, "tie_word_embeddings": True}
-    model = GPT2(config, gpt2_weights(args.layers, args.embd, args.seq_len, VOCAB, args.seed), torch.float32)
-    # One Parameter per name on this rank; two stages of one rank share the tied embedding.
-    parameters = {name: nn.Parameter(tensor) for name, tensor in model.w.items()}
-    model.w = parameters
+    weights = gpt2_weights(args.layers, args.embd, args.seq_len, VOCAB, args.seed)
     ranges = layer_ranges(args.layers, stages)
     mine = [stage for stage in range(stages) if owner[stage] == rank]
-    modules = [Stage(model, parameters, ranges[s], s == 0, s == stages - 1) for s in mine]
+    modules = [Stage(config, weights, ranges[s], s == 0, s == stages - 1) for s in mine]
     pipeline_stages = [PipelineStage(module, s, stages, torch.device("cpu")) for module, s in zip(modules, mine)]
     loss = lambda logits, target: F.cross_entropy(logits.reshape(-1, VOCAB), target.reshape(-1))  # noqa: E731
     if cls is None:
@@ -167,12 +169,26 @@ def build(args, rank, world):
         schedule = cls(pipeline_stages[0], args.microbatches, loss_fn=loss)
     else:
         schedule = cls(pipeline_stages, args.microbatches, loss_fn=loss)
-    trained = {id(p): p for module in modules for p in module.parameters()}
-    return schedule, list(trained.values()), parameters["wte.weight"], owner[0], owner[stages - 1], stages, mine
+    tied = [module.model.w["wte.weight"] for module in modules if "wte.weight" in module.model.w]
+    trainable = [parameter for module in modules for parameter in module.parameters()]
+    return schedule, trainable, tied, owner[0], owner[stages - 1], stages, mine
+
+
+def sum_tied_gradients(copies, group):
+    """Every copy of the tied embedding ends with the sum of all copies' gradients (on this rank, then across)."""
+    if not copies:
+        return
+    total = copies[0].grad.clone()
+    for copy in copies[1:]:
+        total += copy.grad
+    if group is not None:
+        dist.all_reduce(total, group=group)
+    for copy in copies:
+        copy.grad.copy_(total)
 
 
 def train(args, rank, world):
-    schedule, trainable, wte, first, last, stages, mine = build(args, rank, world)
+    schedule, trainable, tied, first, last, stages, mine = build(args, rank, world)
     # The tied embedding on two ranks: its two gradients are summed between them (Megatron's embedding group).
     tied_group = dist.new_group([first, last]) if first != last else None
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
@@ -196,8 +212,7 @@ def train(args, rank, world):
             call["target"], call["losses"] = targets, step_losses
         optimizer.zero_grad(set_to_none=False)
         schedule.step(*call.get("args", ()), **{k: v for k, v in call.items() if k != "args"})
-        if tied_group is not None and rank in (first, last):
-            dist.all_reduce(wte.grad, group=tied_group)
+        sum_tied_gradients(tied, tied_group)
         optimizer.step()
         dist.barrier()
         seconds.append(time.perf_counter() - start)

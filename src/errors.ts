@@ -6,3 +6,19 @@
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/**
+ * A run that failed for a reason the message says in one line (a rank failed, a rank lost its job): the CLI
+ * prints it without a stack and exits with code 1.
+ */
+export class RunFailedError extends Error {
+  override readonly name: string = 'RunFailedError';
+}
+
+/** Ends the command with `code` and nothing more to say: what went wrong was said already (by a launched rank). */
+export class ExitStatus extends Error {
+  override readonly name = 'ExitStatus';
+  constructor(readonly code: number) {
+    super(`exit code ${code}`);
+  }
+}

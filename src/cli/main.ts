@@ -1,11 +1,11 @@
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../errors.js';
-import { RankFailedError } from '../runtime/rank-pool.js';
+import { ExitStatus, RunFailedError, UsageError } from '../errors.js';
 import { registerDiagnose } from './commands/diagnose.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLabCommand } from './commands/lab.js';
+import { registerLaunchCommand } from './commands/launch.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSampleCommand } from './commands/sample.js';
 import { registerScheduleCommand } from './commands/schedule.js';
@@ -14,6 +14,7 @@ import { registerTrainCommand } from './commands/train.js';
 /** Each command module adds itself to the program; main.ts only wires them. */
 const commandModules: ((program: Command) => void)[] = [
   registerTrainCommand,
+  registerLaunchCommand,
   registerEvalCommand,
   registerSampleCommand,
   registerScheduleCommand,
@@ -50,7 +51,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`conveyor: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof RankFailedError) {
+    if (error instanceof ExitStatus) return error.code;
+    if (error instanceof RunFailedError) {
       // Every rank is already stopped; the message says which rank, stage, action and micro-batch.
       process.stderr.write(`conveyor: ${error.message}\n`);
       return 1;

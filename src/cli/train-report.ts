@@ -37,6 +37,10 @@ export function reportJson(result: RunResult, extras: RunExtras): Record<string,
     ...(extras.accuracy === undefined ? {} : { accuracy: extras.accuracy, digitAccuracy: extras.digitAccuracy }),
     paramChecksum: result.paramChecksum,
     stages: schedule.ranks,
+    ranks: result.hosts.length,
+    replicas: result.hosts.length / schedule.ranks,
+    hosts: result.hosts,
+    transport: result.transport,
     schedule: schedule.name,
     chunks: schedule.stages / schedule.ranks,
     microbatches: schedule.microbatches,
@@ -48,6 +52,8 @@ export function reportJson(result: RunResult, extras: RunExtras): Record<string,
     simulatedMakespanS: result.ideal.makespan,
     commTimeS: result.commTimeS,
     peakActivationBytes: result.peakActivationBytes,
+    kernels: result.kernels,
+    kernelThreads: result.kernelThreads,
   };
 }
 
@@ -71,6 +77,7 @@ export function reportText(result: RunResult, extras: RunExtras): string {
   );
   lines.push(`${Math.round(json.tokensPerS as number)} tokens/s, ${((json.stepTimeS as number) * 1000).toFixed(1)} ms per step (steps after the first)`);
   lines.push(`parameters sha256 ${result.paramChecksum.slice(0, 16)}…`);
+  lines.push(`kernels ${result.kernels}, ${result.kernelThreads} thread${result.kernelThreads === 1 ? '' : 's'} per rank`);
   lines.push('');
   const header = ['rank', 'stages', 'blocks', 'cost F+B', 'bubble', 'simulated', 'comm', 'peak stash'];
   const blocks = blocksPerStage(result);

@@ -2,7 +2,7 @@
  * Named groups of buffers described by a layout (name -> element count for a micro-batch [B, T]),
  * so what a unit stashes is written down once and both allocated and counted from that one place.
  */
-import { allocFloat32 } from '../tensor/matmul.js';
+import { allocFloat32 } from '../tensor/index.js';
 
 /** A Float32 buffer of that many elements, or an Int32 one (token ids, targets). */
 export type BufferSpec = number | { readonly int32: number };

@@ -3,7 +3,7 @@
  * per-parameter sums of squares (float64) in one fixed global order, so ranks that each hold some
  * parameters get bitwise the same norm as one worker holding all of them.
  */
-import { clipScale, sumOfSquares } from '../tensor/ops/grad-norm.js';
+import { clipScale, sumOfSquares } from '../tensor/index.js';
 import type { Parameter } from './parameter.js';
 
 export { clipScale };

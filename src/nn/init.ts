@@ -2,7 +2,7 @@
  * Deterministic parameter initialisation: every parameter's values depend only on (seed, parameter name),
  * so a rank that builds only its own units gets bitwise the values the whole model would have.
  */
-import { allocFloat32 } from '../tensor/matmul.js';
+import { allocFloat32 } from '../tensor/index.js';
 import { UsageError } from '../errors.js';
 import type { Parameter } from './parameter.js';
 

@@ -4,7 +4,7 @@
  * decay (the four matmul weights per block, wte, wpe, lm_head); biases and LayerNorm weights do not.
  */
 import { UsageError } from '../errors.js';
-import { adamwUpdate, type AdamWHyperparameters } from '../tensor/ops/adamw.js';
+import { adamwUpdate, type AdamWHyperparameters } from '../tensor/index.js';
 import type { Parameter } from './parameter.js';
 
 export interface AdamWOptions {

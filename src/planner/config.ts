@@ -96,12 +96,7 @@ function resolveModel(model: EstimateConfig['model']): ModelShape {
 
 /** A model given as a preset id or as the JSON text of a shape (the `model` object of an estimate config). */
 export function parseModel(text: string, source: string): ModelShape {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = parseJsonText(text, source);
   const parsed = modelObject.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -179,11 +174,14 @@ export function jobFromConfig(json: unknown, source: string, extraGpus: readonly
 
 /** Parses the text of an estimate config file. */
 export function parseEstimateConfig(text: string, source: string, extraGpus: readonly Gpu[] = []): Job {
-  let json: unknown;
+  return jobFromConfig(parseJsonText(text, source), source, extraGpus);
+}
+
+/** JSON text parsed, or a usage error naming the file and where the JSON breaks. */
+export function parseJsonText(text: string, source: string): unknown {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
   }
-  return jobFromConfig(json, source, extraGpus);
 }

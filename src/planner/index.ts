@@ -24,7 +24,13 @@ export { searchPlans, type SearchRequest, type SearchResult } from './search.js'
 export { noPlanError, minimumCluster } from './infeasible.js';
 export { explain, type Explanation, type Finding, type Suggestion } from './explain.js';
 export { configOf, estimateJson, formatEstimate, formatPlanTable, formatExplanation, describePlan, gpusName, links } from './report.js';
-export { megatronArguments, formatMegatronArguments } from './export/megatron.js';
-export { deepspeedConfig } from './export/deepspeed.js';
-export { torchtitanToml } from './export/torchtitan.js';
-export { exportPlan, exportEngines, exportLimits, isExportEngine, unknownEngine, type ExportEngine } from './export/render.js';
+export { megatronLaunch, formatMegatronLaunch, type MegatronLaunch } from './export/megatron.js';
+export { deepspeedRun, type DeepspeedRun } from './export/deepspeed.js';
+export { torchtitanConfigFunction, torchtitanOverrides, torchtitanToml } from './export/torchtitan.js';
+export { engineSources, exportEngines, checkedAgainst, type EngineSource, type ExportEngine } from './export/sources.js';
+export { engineRefusals } from './export/refusals.js';
+export { planForEngine, type EngineChoice } from './export/choose.js';
+export {
+  exportFiles, exportPlan, formatExportFiles, isExportEngine, unknownEngine, type ExportFile,
+} from './export/render.js';
+export * from './import/index.js';

@@ -32,6 +32,7 @@ export const trainSchema = z
     chunks: wholeNumber('--chunks', 1).optional(),
     partition: z.string().optional(),
     recompute: z.boolean(),
+    threads: wholeNumber('--threads', 1).optional(),
     save: z.string().optional(),
     saveEvery: wholeNumber('--save-every', 1).optional(),
     resume: z.string().optional(),

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import type { ActionKind } from '../schedule/types.js';
+import type { ActionKind, Schedule } from '../schedule/types.js';
 
 /**
  * A fault to inject, from CONVEYOR_FAULT, e.g. `rank:1,step:2,action:B` or `rank:0,step:1,action:F,microbatch:3,mode:exit`.
@@ -23,6 +23,7 @@ export function parseFault(text: string | undefined): Fault | undefined {
   for (const pair of text.split(',')) {
     const [key, value, extra] = pair.split(':').map((part) => part.trim());
     if (!key || value === undefined || extra !== undefined) throw new UsageError(`${faultHelp}; got '${text}'`);
+    if (fields.has(key)) throw new UsageError(`${faultHelp}; '${key}' is given twice in '${text}'`);
     fields.set(key, value);
   }
   const whole = (key: string, required: boolean): number | undefined => {
@@ -43,6 +44,7 @@ export function parseFault(text: string | undefined): Fault | undefined {
     if (!['rank', 'step', 'action', 'microbatch', 'mode'].includes(key)) throw new UsageError(`${faultHelp}; unknown field '${key}'`);
   }
   const microbatch = whole('microbatch', false);
+  if (mode === 'nan' && action !== 'F') throw new UsageError(`${faultHelp}; mode:nan poisons a forward's result, so it needs action:F, not ${action}`);
   return {
     rank: whole('rank', true)!,
     step: whole('step', true)!,
@@ -50,4 +52,22 @@ export function parseFault(text: string | undefined): Fault | undefined {
     mode,
     ...(microbatch === undefined ? {} : { microbatch }),
   };
+}
+
+/**
+ * Refuses a fault that can never fire in this run, so a test (or a user) never waits for one that does not
+ * come: the rank must exist, the step must be one the run trains, and that rank's action list must hold the
+ * action (and micro-batch) named.
+ */
+export function checkFault(fault: Fault, schedule: Schedule, replicas: number, firstStep: number, lastStep: number): void {
+  const ranks = schedule.ranks * replicas;
+  const never = (why: string) => new UsageError(`CONVEYOR_FAULT can never fire: ${why}`);
+  if (fault.rank >= ranks) throw never(`rank ${fault.rank} does not exist in a job of ${ranks} rank${ranks > 1 ? 's' : ''} (0 to ${ranks - 1})`);
+  if (fault.step < firstStep || fault.step > lastStep) throw never(`step ${fault.step} is not one this run trains (${firstStep} to ${lastStep})`);
+  const order = schedule.order[fault.rank % schedule.ranks]!;
+  const matches = order.filter((action) => action.kind === fault.action);
+  if (matches.length === 0) throw never(`rank ${fault.rank} runs no ${fault.action} under ${schedule.name} (it runs ${[...new Set(order.map((action) => action.kind))].join(', ')})`);
+  if (fault.microbatch !== undefined && !matches.some((action) => action.microbatch === fault.microbatch)) {
+    throw never(`rank ${fault.rank} runs no ${fault.action} of micro-batch ${fault.microbatch} (micro-batches 0 to ${schedule.microbatches - 1})`);
+  }
 }

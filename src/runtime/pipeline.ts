@@ -6,11 +6,12 @@
  */
 import { globalGradientNorm, clipScale, unitCount, type GPTConfig, type GradientSquareSum } from '../nn/index.js';
 import type { Schedule } from '../schedule/types.js';
+import type { KernelRequest } from '../tensor/index.js';
 import { clockOffset, type ClockSample } from './clock.js';
 import type { Fault } from './fault.js';
 import type { Partition, StageUnitCosts } from './partition.js';
 import { unitCosts } from './profile.js';
-import type { DriverMessage, MeasuredAction, NamedMoments, NamedTensor, RankSetup } from './protocol.js';
+import { linkLimits, type DriverMessage, type MeasuredAction, type NamedMoments, type NamedTensor, type RankSetup } from './protocol.js';
 import { RankPool, type RankPoolOptions } from './rank-pool.js';
 import type { RankLinks } from './transport.js';
 
@@ -23,6 +24,8 @@ export interface PipelineOptions {
   readonly weightDecay: number;
   readonly schedule: Schedule;
   readonly partition: Partition;
+  /** Micro-batches one evaluation pass holds. */
+  readonly evaluationMicrobatches: number;
   /** Milliseconds a rank polls awake for an awaited message (see threads/thread-ranks.ts pollMilliseconds). */
   readonly pollMs: number;
   readonly fault?: Fault;
@@ -101,6 +104,17 @@ export class Pipeline {
   }
 
   /**
+   * Every rank chooses its kernels (each resolves the request on its own host); returns the names they run,
+   * one when all agree ("native-avx2"), else one per rank joined by commas, and the threads per rank.
+   */
+  async chooseKernels(request: KernelRequest): Promise<{ kernels: string; threads: number }> {
+    for (let rank = 0; rank < this.pool.size; rank++) this.pool.send(rank, { type: 'kernels', request });
+    const chosen = await this.pool.receiveAll('kernelsChosen');
+    const names = [...new Set(chosen.map((reply) => reply.kernels))];
+    return { kernels: names.length === 1 ? names[0]! : chosen.map((reply) => reply.kernels).join(','), threads: Math.max(...chosen.map((reply) => reply.threads)) };
+  }
+
+  /**
    * Seconds of F + B per unit as each stage's rank would run it: one rank per distinct host profiles (one at a
    * time, so they do not share cores while timing), and the ranks of a host share its figures.
    */
@@ -134,10 +148,12 @@ export class Pipeline {
         owner === rank ? [{ stage, units: [partition.starts[stage]!, partition.starts[stage + 1]!] as const }] : [],
       ),
       order: schedule.order[rank]!,
+      evaluationMicrobatches: options.evaluationMicrobatches,
       pollMs: options.pollMs,
       ...(options.fault ? { fault: options.fault } : {}),
     });
     this.broadcast((rank) => ({ type: 'build', setup: setup(rank) }));
+    this.pool.links.expect?.(linkLimits(setup(0)));
     const ready = await this.pool.receiveAll('ready');
     const stashBytes = new Array<number>(schedule.stages).fill(0);
     for (const reply of ready) for (const { stage, bytes } of reply.stashBytes) stashBytes[stage] = bytes;

@@ -4,6 +4,7 @@
  */
 import type { Action, ActionKind } from '../schedule/types.js';
 import type { GPTConfig } from '../nn/index.js';
+import type { KernelRequest } from '../tensor/index.js';
 import type { Fault } from './fault.js';
 import type { Payload } from './mailbox.js';
 
@@ -29,9 +30,35 @@ export interface RankSetup {
   readonly stages: readonly StageUnits[];
   /** This rank's action list, exactly as the schedule engine generated it. */
   readonly order: readonly Action[];
+  /** Micro-batches of one evaluation pass (the validation set cut into micro-batches of this size). */
+  readonly evaluationMicrobatches: number;
   /** Milliseconds to wait awake (busy-polling) for an awaited peer message before sleeping (0: sleep at once). */
   readonly pollMs: number;
   readonly fault?: Fault;
+}
+
+/** What a link carries at most once the job's sizes are known; a frame past these is dropped with its link. */
+export interface LinkLimits {
+  /** Bytes of one tensor between ranks: an activation [B, T, C], a tied gradient [V, C], a reduced slice. */
+  readonly tensorBytes: number;
+  /** Bytes of one typed array in a control message: a parameter, its moments, a micro-batch's tokens. */
+  readonly attachmentBytes: number;
+  /** Typed arrays in one control message: every parameter and its two moments, or every micro-batch's tokens. */
+  readonly attachments: number;
+}
+
+export function linkLimits(setup: Pick<RankSetup, 'config' | 'microbatchSize' | 'seqLen' | 'microbatches' | 'evaluationMicrobatches'>): LinkLimits {
+  const { vocabSize: V, blockSize, embd: C, layers: L, tied } = setup.config;
+  const tokens = setup.microbatchSize * setup.seqLen;
+  const largestParameter = Math.max(V * C, blockSize * C, 4 * C * C);
+  const modelParameters = V * C * (tied ? 1 : 2) + blockSize * C + 2 * C + L * (12 * C * C + 13 * C);
+  // every tensor of a block, of the embedding and of the head, each with two moments
+  const parameterTensors = 12 * L + 6;
+  return {
+    tensorBytes: 4 * Math.max(tokens * C, V * C, modelParameters),
+    attachmentBytes: 4 * Math.max(largestParameter, tokens),
+    attachments: 3 * parameterTensors + 2 * Math.max(setup.microbatches, setup.evaluationMicrobatches) + 8,
+  };
 }
 
 /** One measured action; start and end in epoch seconds on the rank's own clock (the driver aligns clocks). */
@@ -83,6 +110,8 @@ export function describeProgress(progress: Progress): string {
 export type DriverMessage =
   /** Clock alignment: the rank answers at once with its own clock's readings. */
   | { readonly type: 'ping'; readonly sentAt: number }
+  /** Choose this rank's kernels (before it profiles or builds anything). */
+  | { readonly type: 'kernels'; readonly request: KernelRequest }
   /** Time F + B of the unit kinds (embedding, one block, head) on this rank, for balancing the stages. */
   | { readonly type: 'profile'; readonly config: GPTConfig; readonly microbatchSize: number; readonly seqLen: number }
   | { readonly type: 'build'; readonly setup: RankSetup }
@@ -103,11 +132,13 @@ export type DriverMessage =
     }
   | { readonly type: 'collect' }
   | { readonly type: 'load'; readonly tensors: readonly NamedTensor[]; readonly optimizerStep?: number; readonly moments?: readonly NamedMoments[] }
-  /** The job is over (or failed elsewhere): close every link and end. */
-  | { readonly type: 'stop' };
+  /** The job is over, or (failedRank set) failed at that rank: close every link and end. */
+  | { readonly type: 'stop'; readonly failedRank?: number };
 
 export type RankReply =
   | { readonly type: 'pong'; readonly sentAt: number; readonly receivedAt: number; readonly repliedAt: number }
+  /** The kernels the rank runs ("native-avx2", "wasm-simd128") and their threads. */
+  | { readonly type: 'kernelsChosen'; readonly kernels: string; readonly threads: number }
   /** Median seconds of F + B of one micro-batch per unit kind. */
   | { readonly type: 'profiled'; readonly embedding: number; readonly block: number; readonly head: number }
   | {
@@ -146,5 +177,7 @@ export interface PeerMessage {
   readonly payload: Payload;
   readonly stage: number;
   readonly microbatch: number;
+  /** The tensor's shape as the sender means it ([B, T, C] for an activation); the receiver checks it. */
+  readonly shape: readonly number[];
   readonly data: Float32Array;
 }

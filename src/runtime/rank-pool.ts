@@ -3,6 +3,7 @@
  * for their type, progress reports feed the watchdog, and any rank's failure stops every rank and rejects
  * whatever the driver waits for.
  */
+import { RunFailedError } from '../errors.js';
 import type { RankReply } from './protocol.js';
 import type { RankLinks } from './transport.js';
 import { Watchdog } from './watchdog.js';
@@ -16,7 +17,7 @@ export interface RankFailure {
   readonly message: string;
 }
 
-export class RankFailedError extends Error {
+export class RankFailedError extends RunFailedError {
   override readonly name = 'RankFailedError';
   constructor(readonly failure: RankFailure) {
     super(`rank ${failure.rank}${failure.host === undefined ? '' : ` on ${failure.host}`} failed at ${failure.where}: ${failure.message}`);
@@ -136,15 +137,15 @@ export class RankPool {
     if (this.failure || this.closing) return this.failure ?? new RankFailedError(failure);
     const host = this.options.nameHosts ? this.links.hosts[failure.rank] : undefined;
     this.failure = new RankFailedError({ ...failure, ...(host === undefined ? {} : { host }) });
-    void this.close();
+    void this.close(failure.rank);
     for (const waiter of this.waiters.splice(0, this.size, ...new Array(this.size).fill(undefined))) waiter?.reject(this.failure);
     return this.failure;
   }
 
-  /** Stops every rank; safe to call more than once. */
-  close(): Promise<void> {
+  /** Stops every rank (telling them which rank failed, if one did); safe to call more than once. */
+  close(failedRank?: number): Promise<void> {
     clearInterval(this.timer);
-    this.closing ??= this.links.close();
+    this.closing ??= this.links.close(failedRank);
     return this.closing;
   }
 }

@@ -17,10 +17,12 @@ import {
   type Parameter,
 } from '../nn/index.js';
 import type { Action } from '../schedule/types.js';
+import { configureKernels, kernelsName } from '../tensor/index.js';
 import { Mailbox, mailKey } from './mailbox.js';
 import { profileUnitKinds } from './profile.js';
 import {
   describeProgress,
+  linkLimits,
   startUp,
   type DriverMessage,
   type MeasuredAction,
@@ -48,6 +50,26 @@ interface Built {
   readonly parameters: Parameter[];
   readonly optimizer: AdamW;
   readonly lastStage: number;
+  /** Every message this rank may be sent, by mail key, with the shape it must have. */
+  readonly expected: ReadonlyMap<string, readonly number[]>;
+}
+
+/** Mail keys and shapes of what a rank receives in a step and in an evaluation, from its action list. */
+function expectedMessages(setup: RankSetup, rank: number): Map<string, readonly number[]> {
+  const { microbatchSize: B, seqLen: T, config } = setup;
+  const lastStage = setup.placement.length - 1;
+  const activation = [B, T, config.embd];
+  const expected = new Map<string, readonly number[]>();
+  for (const { kind, stage, microbatch } of setup.order) {
+    if (kind === 'F' && stage > 0) expected.set(mailKey('activation', stage, microbatch), activation);
+    if ((kind === 'B' || kind === 'I') && stage < lastStage) expected.set(mailKey('gradient', stage, microbatch), activation);
+  }
+  for (const { stage } of setup.stages) {
+    for (let microbatch = 0; stage > 0 && microbatch < setup.evaluationMicrobatches; microbatch++) expected.set(mailKey('activation', stage, microbatch), activation);
+  }
+  const ends = [setup.placement[0]!, setup.placement[lastStage]!];
+  if (config.tied && ends[0] !== ends[1] && ends.includes(rank)) expected.set(mailKey('tied-gradient', 0, 0), [config.vocabSize, config.embd]);
+  return expected;
 }
 
 export class Rank {
@@ -68,7 +90,7 @@ export class Rank {
   ) {
     transport.listen({
       control: (message) => this.command(message),
-      message: (_peer, message) => this.deliver(message),
+      message: (peer, message) => this.deliver(peer, message),
       lost: (peer, reason) => this.lose(peer, reason),
     });
     this.heartbeat = setInterval(() => this.report(), heartbeatMs);
@@ -81,15 +103,24 @@ export class Rank {
       this.transport.reply({ type: 'pong', sentAt: message.sentAt, receivedAt, repliedAt: now() });
       return;
     }
+    // not behind queued work either: a step that waits for a rank that died never ends
+    if (message.type === 'stop') {
+      this.close();
+      return;
+    }
     this.queue = this.queue.then(async () => {
       if (this.closed) return;
       const reply = await this.handle(message);
-      if (reply !== undefined && !this.closed) this.transport.reply(reply);
+      if (!this.closed) this.transport.reply(reply);
     }).catch((error: unknown) => this.fail(error));
   }
 
-  private async handle(message: Exclude<DriverMessage, { type: 'ping' }>): Promise<RankReply | undefined> {
+  private async handle(message: Exclude<DriverMessage, { type: 'ping' | 'stop' }>): Promise<RankReply> {
     switch (message.type) {
+      case 'kernels': {
+        const settings = configureKernels(message.request);
+        return { type: 'kernelsChosen', kernels: kernelsName(settings), threads: settings.threads };
+      }
       case 'profile': {
         const costs = profileUnitKinds(message.config, message.microbatchSize, message.seqLen);
         return { type: 'profiled', ...costs };
@@ -111,9 +142,6 @@ export class Rank {
       case 'load':
         this.load(message.tensors, message.optimizerStep, message.moments);
         return { type: 'loaded' };
-      case 'stop':
-        this.close();
-        return undefined;
     }
   }
 
@@ -125,7 +153,15 @@ export class Rank {
       segments.set(stage, segment);
     }
     const parameters = [...segments.values()].flatMap((segment) => [...segment.parameters]);
-    this.built = { setup, segments, parameters, optimizer: new AdamW(parameters, { weightDecay: setup.weightDecay }), lastStage: setup.placement.length - 1 };
+    this.built = {
+      setup,
+      segments,
+      parameters,
+      optimizer: new AdamW(parameters, { weightDecay: setup.weightDecay }),
+      lastStage: setup.placement.length - 1,
+      expected: expectedMessages(setup, this.rank),
+    };
+    this.transport.expect?.(linkLimits(setup));
     const { microbatchSize: B, seqLen: T, recompute } = setup;
     const stashBytes = [...segments].map(([stage, segment]) => {
       const bytes = segment.stashBytesPerSlot(B, T, recompute);
@@ -203,12 +239,18 @@ export class Rank {
     return this.receive(mailKey('gradient', stage, microbatch), place);
   }
 
-  private deliver(message: PeerMessage): void {
-    try {
-      this.mailbox.deliver(mailKey(message.payload, message.stage, message.microbatch), message.data);
-    } catch (error) {
-      this.fail(error);
-    }
+  /** A peer's message goes to the mailbox if this rank expects it, has not got it yet, and it has the expected shape; else the peer is dropped. */
+  private deliver(peer: number, message: PeerMessage): void {
+    const key = mailKey(message.payload, message.stage, message.microbatch);
+    const shape = this.built?.expected.get(key);
+    const size = shape?.reduce((product, length) => product * length, 1);
+    let refusal: string | undefined;
+    if (shape === undefined) refusal = `a ${message.payload} for stage ${message.stage}, micro-batch ${message.microbatch}, which rank ${this.rank} never receives`;
+    else if (message.shape.join(',') !== shape.join(',') || message.data.length !== size) {
+      refusal = `a ${message.payload} of shape [${message.shape.join(', ')}] (${message.data.length} values) where [${shape.join(', ')}] was expected`;
+    } else if (this.mailbox.has(key)) refusal = `${key} twice`;
+    if (refusal === undefined) this.mailbox.deliver(key, message.data);
+    else this.transport.drop(peer, `rank ${peer} sent ${refusal}`);
   }
 
   /** A peer's message: first polled for awake for up to pollMs (the core stays busy), then awaited asleep. */
@@ -236,9 +278,10 @@ export class Rank {
   private async send(payload: PeerMessage['payload'], stage: number, microbatch: number, data: Float32Array): Promise<number> {
     const start = now();
     const copy = data.slice();
-    const owner = this.share().setup.placement[stage]!;
+    const { setup } = this.share();
+    const owner = setup.placement[stage]!;
     if (owner === this.rank) this.mailbox.deliver(mailKey(payload, stage, microbatch), copy);
-    else await this.transport.send(owner, { payload, stage, microbatch, data: copy });
+    else await this.transport.send(owner, { payload, stage, microbatch, shape: [setup.microbatchSize, setup.seqLen, setup.config.embd], data: copy });
     return now() - start;
   }
 
@@ -263,7 +306,7 @@ export class Rank {
     if (!isFirst && this.rank !== last) return;
     const copy = parameters.find((parameter) => parameter.name === 'wte.weight')!;
     const peer = isFirst ? last : first;
-    await this.transport.send(peer, { payload: 'tied-gradient', stage: 0, microbatch: 0, data: copy.grad.slice() });
+    await this.transport.send(peer, { payload: 'tied-gradient', stage: 0, microbatch: 0, shape: copy.shape, data: copy.grad.slice() });
     const remote = await this.receive(mailKey('tied-gradient', 0, 0), { phase: 'step', step: this.step });
     addTiedGradient(copy.grad, remote);
   }
@@ -276,9 +319,11 @@ export class Rank {
       for (const [stage, segment] of segments) {
         const place = { phase: 'evaluation', step: this.step, action: { kind: 'F', stage, microbatch } } as const;
         const input = stage === 0 ? null : await this.receive(mailKey('activation', stage, microbatch), place);
+        this.report({ ...place, waiting: false, finished: this.progress.finished });
         const output = segment.forward(null, this.microBatch(stage, microbatch, tokens, targets), input);
         if (typeof output === 'number') losses.push(output);
         else await this.send('activation', stage + 1, microbatch, output);
+        this.progress = { phase: 'evaluation', step: this.step, waiting: false, finished: this.progress.finished + 1 };
       }
     }
     return { type: 'evaluated', losses };
@@ -336,10 +381,15 @@ export class Rank {
     return true;
   }
 
+  /** What this rank reported when it failed: "failed at step 2, stage 1, B micro-batch 0: …". */
+  failure: string | undefined;
+
   private fail(error: unknown): void {
     if (this.closed) return;
     const message = error instanceof Error ? error.message : String(error);
-    this.transport.reply({ type: 'failed', where: describeProgress(this.progress), message });
+    const where = describeProgress(this.progress);
+    this.failure ??= `failed at ${where}: ${message}`;
+    this.transport.reply({ type: 'failed', where, message });
   }
 
   /** A peer is gone: the driver hears it from this rank too, in case its own link to that peer is slower to notice. */
@@ -347,6 +397,11 @@ export class Rank {
     if (this.closed) return;
     if (peer === undefined) this.close();
     else this.transport.reply({ type: 'peerLost', peer, reason });
+  }
+
+  /** Where this rank stands, in words. */
+  where(): string {
+    return describeProgress(this.progress);
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { GPTConfig } from '../nn/index.js';
 import { validateSchedule } from '../schedule/index.js';
 import type { Schedule, Timeline } from '../schedule/types.js';
+import type { KernelRequest } from '../tensor/index.js';
 import { UsageError } from '../errors.js';
 import { parameterChecksum } from './checksum.js';
 import type { RuntimeOptions, TrainOptions } from './config.js';
@@ -75,6 +76,9 @@ export interface RunResult {
   readonly commTimeS: readonly number[];
   /** Per rank, over the whole run. */
   readonly peakActivationBytes: readonly number[];
+  /** The kernels the ranks ran ("native-avx2", "wasm-simd128") and their threads per rank. */
+  readonly kernels: string;
+  readonly kernelThreads: number;
 }
 
 export interface RunSetup {
@@ -85,8 +89,17 @@ export interface RunSetup {
   readonly start: StartingPoint;
   /** Read from the environment by the CLI; absent fields take their defaults. */
   readonly runtime?: RuntimeOptions;
+  /** CONVEYOR_KERNELS and --threads; default: native where it loads, one thread. */
+  readonly kernels?: KernelRequest;
   /** The ranks' links when they were started elsewhere (processes); default: one worker thread per rank. */
   readonly ranks?: RankLinks;
+}
+
+/** The most ranks any one host runs. */
+function ranksPerHost(hosts: readonly string[]): number {
+  const counts = new Map<string, number>();
+  for (const host of hosts) counts.set(host, (counts.get(host) ?? 0) + 1);
+  return Math.max(...counts.values());
 }
 
 function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, costs: StageUnitCosts): Partition {
@@ -108,6 +121,7 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
     nameHosts: links.kind !== 'threads',
   });
   try {
+    const kernels = await pipeline.chooseKernels(setup.kernels ?? {});
     const costs = await pipeline.profile(config, microbatchSize, options.seqLen, schedule);
     const partition = choosePartition(options, config, schedule, costs);
     const plan: RunPlan = { schedule, partition, stageCostS: stageCosts(partition, costs) };
@@ -121,7 +135,8 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
       weightDecay: options.weightDecay,
       schedule,
       partition,
-      pollMs: runtime.pollMs ?? pollMilliseconds(links.size),
+      evaluationMicrobatches: corpus.validation.length * schedule.microbatches,
+      pollMs: runtime.pollMs ?? pollMilliseconds(ranksPerHost(links.hosts)),
       ...(runtime.fault ? { fault: runtime.fault } : {}),
     });
     if (start.state) await pipeline.load(start.state);
@@ -163,6 +178,8 @@ export async function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Prom
       ideal: idealTimeline(schedule, steady, pipeline.stashBytesPerStage),
       commTimeS: commSeconds(last),
       peakActivationBytes,
+      kernels: kernels.kernels,
+      kernelThreads: kernels.threads,
     };
   } finally {
     await pipeline.close();

@@ -4,7 +4,7 @@
  * driver talks to the ranks only through RankLinks. Implementations: worker threads (threads/), TCP between
  * processes on one or many hosts (tcp/), Web Workers in a browser. Contract in docs/runtime.md.
  */
-import type { DriverMessage, PeerMessage, RankReply } from './protocol.js';
+import type { DriverMessage, LinkLimits, PeerMessage, RankReply } from './protocol.js';
 
 /** What a rank's transport reports; each callback runs on the rank's own event loop. */
 export interface TransportEvents {
@@ -35,6 +35,8 @@ export interface Transport {
    * the rank simply sleeps until the message arrives.
    */
   poll?(ready: () => boolean, milliseconds: number): void | Promise<void>;
+  /** Optional: the sizes this job's messages can have, known once the rank is built; a transport that reads frames refuses larger ones. */
+  expect?(limits: LinkLimits): void;
   /** Drops the link to a peer that misbehaved (a message this rank never expects, or of the wrong shape). */
   drop(peer: number, reason: string): void;
   /** Ends this rank at once, as a crash would: fault injection's `mode:exit`. */
@@ -60,6 +62,8 @@ export interface RankLinks {
   /** Called once, before any message is delivered. */
   listen(events: RankLinkEvents): void;
   send(rank: number, message: DriverMessage): void;
-  /** Stops every rank (a 'stop' message, then whatever ends them for good); safe to call more than once. */
-  close(): Promise<void>;
+  /** Optional: as Transport.expect, for what the ranks send the driver. */
+  expect?(limits: LinkLimits): void;
+  /** Stops every rank (a 'stop' message, then whatever ends them for good); `failedRank` when the job failed there. Safe to call more than once. */
+  close(failedRank?: number): Promise<void>;
 }

@@ -5,9 +5,10 @@
  * The memory is shared (backed by a SharedArrayBuffer) because growing a shared memory never detaches
  * the buffers handed out before: a Float32Array from allocFloat32 stays valid for the life of the thread,
  * however much is allocated after it. (Growing an ordinary memory would detach every existing view.)
- * Each thread (main or worker) that imports this module gets its own memory and its own allocator.
+ * Each thread (main or worker) that imports this module gets its own memory and its own allocator, made on
+ * the first allocation. Both kernel backends read these arrays in place: the WebAssembly kernels by address
+ * in this memory, the native ones through the arrays' data pointers.
  */
-import { readFileSync } from 'node:fs';
 
 const PAGE_BYTES = 65536;
 // 4 GiB, everything a 32-bit memory can address; the same figure is compiled into build/*.wasm
@@ -24,16 +25,24 @@ interface SharedMemory {
   readonly buffer: SharedArrayBuffer;
   grow(deltaPages: number): number;
 }
+/** A compiled WebAssembly.Module (the project's ES2022 lib carries no WebAssembly types). */
+export type WasmModule = object;
 interface WebAssemblyApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => SharedMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: { env: { memory: SharedMemory } }) => { exports: KernelExports };
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: { env: { memory: SharedMemory } }) => { exports: KernelExports };
 }
 /** A kernel module's exports: functions over byte addresses in kernel memory. */
 export type KernelExports = Readonly<Record<string, (...args: number[]) => number>>;
-const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+export const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-export const kernelMemory = new webAssembly.Memory({ initial: 1, maximum: MAXIMUM_PAGES, shared: true });
+let memory: SharedMemory | undefined;
+
+/** This thread's kernel memory, made on first use. */
+export function kernelMemory(): SharedMemory {
+  memory ??= new webAssembly.Memory({ initial: 1, maximum: MAXIMUM_PAGES, shared: true });
+  return memory;
+}
 
 // every buffer object that views into kernel memory were built on (one per growth of the memory)
 const kernelBuffers = new WeakSet<ArrayBufferLike>();
@@ -41,18 +50,9 @@ const kernelBuffers = new WeakSet<ArrayBufferLike>();
 let top = RESERVED_BYTES;
 let scratch = { address: 0, byteLength: 0 };
 
-const buildDirectory = new URL('../../../build/', import.meta.url);
-
-/** Compiles build/<name>.wasm and instantiates it against this thread's kernel memory. */
-export function instantiateKernel(name: string): KernelExports {
-  const file = new URL(`${name}.wasm`, buildDirectory);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    throw new Error(`kernel ${file.pathname} is missing: run \`npm run build:wasm\` to compile it`);
-  }
-  const instance = new webAssembly.Instance(new webAssembly.Module(bytes), { env: { memory: kernelMemory } });
+/** Instantiates a compiled kernel module against this thread's kernel memory. */
+export function instantiateKernel(module: WasmModule, name: string): KernelExports {
+  const instance = new webAssembly.Instance(module, { env: { memory: kernelMemory() } });
   const heapBase = instance.exports['heapBase']!();
   if (heapBase > RESERVED_BYTES) {
     throw new Error(`kernel ${name} has ${heapBase} bytes of static data, more than the ${RESERVED_BYTES} reserved for it`);
@@ -74,7 +74,7 @@ export function allocFloat32(length: number): Float32Array {
 /** The byte address of `view` in kernel memory, or -1 when it lives in some other buffer. */
 export function kernelAddress(view: Float32Array): number {
   if (kernelBuffers.has(view.buffer)) return view.byteOffset;
-  if (view.buffer === kernelMemory.buffer) {
+  if (memory !== undefined && view.buffer === memory.buffer) {
     kernelBuffers.add(view.buffer);
     return view.byteOffset;
   }
@@ -83,7 +83,7 @@ export function kernelAddress(view: Float32Array): number {
 
 /** A Float32Array over `length` elements of kernel memory starting at byte `address`. */
 export function kernelFloat32(address: number, length: number): Float32Array {
-  const buffer = kernelMemory.buffer;
+  const buffer = kernelMemory().buffer;
   kernelBuffers.add(buffer);
   return new Float32Array(buffer, address, length);
 }
@@ -107,10 +107,10 @@ function reserve(byteLength: number): number {
   if (end > MAXIMUM_PAGES * PAGE_BYTES) {
     throw new RangeError(`kernel memory is full: ${byteLength} more bytes would pass the 4 GiB a WebAssembly memory can address`);
   }
-  const pages = kernelMemory.buffer.byteLength / PAGE_BYTES;
+  const pages = kernelMemory().buffer.byteLength / PAGE_BYTES;
   if (end > pages * PAGE_BYTES) {
     const needed = Math.ceil(end / PAGE_BYTES) - pages;
-    kernelMemory.grow(Math.min(Math.max(needed, MINIMUM_GROWTH_PAGES), MAXIMUM_PAGES - pages));
+    kernelMemory().grow(Math.min(Math.max(needed, MINIMUM_GROWTH_PAGES), MAXIMUM_PAGES - pages));
   }
   top = alignUp(end);
   return address;

@@ -2,29 +2,21 @@
  * The matrix multiply every layer is built on: out[M,N] (+)= op(a)[M,K] · op(b)[K,N].
  * transA: a is stored [K,M]; transB: b is stored [N,K]; accumulate adds into out instead of overwriting.
  *
- * The work is done by the WebAssembly SIMD kernel in src/tensor/wasm/gemm.as.ts. Arrays from allocFloat32
- * live in kernel memory and are used in place; any other Float32Array is copied into scratch and back.
- * Only the first M*K, K*N and M*N elements of a, b and out are used. out must not overlap a or b
- * (the result is written while a and b are still being read); a and b may overlap each other.
+ * The arguments are checked here, once for both backends; the product is computed by this thread's backend
+ * (select.ts): the native GEMM reads any Float32Array in place, the WebAssembly one arrays from
+ * allocFloat32 in place and copies any other through scratch. Only the first M*K, K*N and M*N elements of
+ * a, b and out are used. out must not overlap a or b (the result is written while a and b are still being
+ * read); a and b may overlap each other.
  */
-import { instantiateKernel, kernelAddress, kernelFloat32, scratchAddress } from './kernel-memory.js';
-
-export { allocFloat32 } from './kernel-memory.js';
+import { GEMM_ACCUMULATE, GEMM_TRANS_A, GEMM_TRANS_B } from './backend.js';
+import { kernelAddress } from './kernel-memory.js';
+import { activeKernels } from './select.js';
 
 export interface MatmulOptions {
   readonly transA?: boolean;
   readonly transB?: boolean;
   readonly accumulate?: boolean;
 }
-
-const kernel = instantiateKernel('gemm');
-const gemm = kernel['gemm']!;
-const packingBytes = kernel['scratchBytes']!();
-const FLAG_TRANS_A = 1;
-const FLAG_TRANS_B = 2;
-const FLAG_ACCUMULATE = 4;
-// staged copies start on cache lines, like allocations
-const STAGING_ALIGNMENT = 64;
 
 export function matmul(
   out: Float32Array,
@@ -48,32 +40,8 @@ export function matmul(
   checkDisjoint(out, outLength, a, aLength, 'a');
   checkDisjoint(out, outLength, b, bLength, 'b');
   if (outLength === 0) return;
-
-  let aAddress = kernelAddress(a);
-  let bAddress = kernelAddress(b);
-  let outAddress = kernelAddress(out);
-  const stagingBytes =
-    (aAddress < 0 ? stagedBytes(aLength) : 0) + (bAddress < 0 ? stagedBytes(bLength) : 0) + (outAddress < 0 ? stagedBytes(outLength) : 0);
-  const scratch = scratchAddress(packingBytes + stagingBytes);
-  let staging = scratch + packingBytes;
-  if (aAddress < 0) {
-    aAddress = staging;
-    kernelFloat32(aAddress, aLength).set(a.subarray(0, aLength));
-    staging += stagedBytes(aLength);
-  }
-  if (bAddress < 0) {
-    bAddress = staging;
-    kernelFloat32(bAddress, bLength).set(b.subarray(0, bLength));
-    staging += stagedBytes(bLength);
-  }
-  const outStaged = outAddress < 0;
-  if (outStaged) {
-    outAddress = staging;
-    if (accumulate) kernelFloat32(outAddress, outLength).set(out.subarray(0, outLength));
-  }
-  const flags = (transA ? FLAG_TRANS_A : 0) | (transB ? FLAG_TRANS_B : 0) | (accumulate ? FLAG_ACCUMULATE : 0);
-  gemm(outAddress, aAddress, bAddress, M, K, N, flags, scratch);
-  if (outStaged) out.set(kernelFloat32(outAddress, outLength));
+  const flags = (transA ? GEMM_TRANS_A : 0) | (transB ? GEMM_TRANS_B : 0) | (accumulate ? GEMM_ACCUMULATE : 0);
+  activeKernels().gemm(out, a, b, M, K, N, flags);
 }
 
 function checkDimension(name: string, value: number): void {
@@ -98,8 +66,4 @@ function checkDisjoint(out: Float32Array, outLength: number, input: Float32Array
   if (outStart < inputStart + inputLength * 4 && inputStart < outStart + outLength * 4) {
     throw new RangeError(`matmul out overlaps ${name}: write the product into a separate array`);
   }
-}
-
-function stagedBytes(length: number): number {
-  return Math.ceil((length * 4) / STAGING_ALIGNMENT) * STAGING_ALIGNMENT;
 }

@@ -13,9 +13,11 @@ export const commNames: Record<CommKind, string> = {
   REDUCE_GRAD: 'reducing gradients across replicas',
 };
 
-/** The compute events, which occupy their rank. */
-export function computeEvents(timeline: Timeline): (TimelineEvent & { readonly action: Action })[] {
-  return timeline.events.filter((event): event is TimelineEvent & { readonly action: Action } => isCompute(event.action));
+/** An event of a compute action, which occupies its rank. */
+export type ComputeEvent = TimelineEvent & { readonly action: Action };
+
+export function computeEvents(timeline: Timeline): ComputeEvent[] {
+  return timeline.events.filter((event): event is ComputeEvent => isCompute(event.action));
 }
 
 /** Communication that takes time (a transfer, a wait, a reduction); instantaneous ones are not drawn. */
@@ -50,13 +52,12 @@ export function title(schedule: Schedule, timeline: Timeline): string {
   ].join(' · ');
 }
 
-/** What rank `rank` does at time `now`: the event it runs, idle (work still ahead) or done. */
-export function activityAt(timeline: Timeline, rank: number, now: number): (TimelineEvent & { readonly action: Action }) | 'idle' | 'done' {
+/** What rank `rank` computes at time `now`: the compute event it runs, idle (work still ahead) or done. */
+export function activityAt(timeline: Timeline, rank: number, now: number): ComputeEvent | 'idle' | 'done' {
   let done = true;
-  // waiting for a message is idle time, so only compute counts as activity
-  for (const event of computeEvents(timeline)) {
-    if (event.rank !== rank) continue;
-    if (event.start <= now && now < event.end) return event;
+  for (const event of timeline.events) {
+    if (event.rank !== rank || !isCompute(event.action)) continue;
+    if (event.start <= now && now < event.end) return event as ComputeEvent;
     if (event.end > now) done = false;
   }
   return done ? 'done' : 'idle';

@@ -54,10 +54,11 @@ test('estimate --json prints the contract fields; --export prints engine configu
   const megatron = run('estimate', '--config', path, '--export', 'megatron');
   assert.equal(megatron.status, 0, megatron.stderr);
   assert.match(megatron.stdout, /--tensor-model-parallel-size 8/);
-  const fullPath = writeJson('full.json', { ...config, parallel: { ...config.parallel, recompute: 'full' } });
-  const deepspeed = run('estimate', '--config', fullPath, '--export', 'deepspeed');
-  assert.equal((JSON.parse(deepspeed.stdout) as Record<string, number>)['train_batch_size'], 512);
-  const shardedPath = writeJson('sharded.json', { ...config, parallel: { ...config.parallel, zero: 3 } });
+  const fullPath = writeJson('full.json', { ...config, parallel: { ...config.parallel, pp: 1, recompute: 'full', sequenceParallel: false } });
+  const deepspeed = run('estimate', '--config', fullPath, '--export', 'deepspeed', '--json');
+  const files = (JSON.parse(deepspeed.stdout) as { files: { name: string; text: string }[] }).files;
+  assert.equal((JSON.parse(files[0]!.text) as Record<string, number>)['train_batch_size'], 512);
+  const shardedPath = writeJson('sharded.json', { ...config, parallel: { ...config.parallel, zero: 3, recompute: 'full' } });
   assert.match(run('estimate', '--config', shardedPath, '--export', 'torchtitan').stdout, /pipeline_parallel_degree = 4/);
 });
 

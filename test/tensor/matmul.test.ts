@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { allocFloat32, matmul, type MatmulOptions } from '../../src/tensor/matmul.js';
+import './backend-from-environment.js';
+import { allocFloat32, matmul, type MatmulOptions } from '../../src/tensor/index.js';
 
 const forms: readonly { readonly name: string; readonly options: MatmulOptions }[] = [
   { name: 'A·B', options: {} },
@@ -195,11 +196,12 @@ test('a worker thread gets its own kernel memory and computes the same product; 
   const N = 10;
   const a = randomArray(M * K, 21);
   const b = randomArray(K * N, 22);
-  const matmulUrl = new URL('../../src/tensor/matmul.js', import.meta.url).href;
+  const matmulUrl = new URL('../../src/tensor/index.js', import.meta.url).href;
   // the worker multiplies in its own kernel memory and posts the view (shared, not copied) back
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
-    import(workerData.matmulUrl).then(({ allocFloat32, matmul }) => {
+    import(workerData.matmulUrl).then(({ allocFloat32, configureKernels, kernelRequestFromEnvironment, matmul }) => {
+      configureKernels(kernelRequestFromEnvironment(process.env)); // the backend under test, as in this thread
       const { M, K, N } = workerData;
       const a = allocFloat32(M * K); a.set(workerData.a);
       const b = allocFloat32(K * N); b.set(workerData.b);

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import {
-  estimate, estimateJson, exportPlan, formatEstimate, parseEstimateConfig, type Gpu, type Job,
+  estimate, estimateJson, exportFiles, formatEstimate, formatExportFiles, type Gpu,
 } from '../../planner/index.js';
 import { loadHardwareFile } from '../hardware-file.js';
+import { addJobSourceOptions, formatEngineFindings, readJobSource, type JobSourceOptions } from '../job-source.js';
 
 /** Options every planner command shares: a user hardware file and an export engine. */
 export interface PlannerOptions {
@@ -17,32 +16,29 @@ export interface PlannerOptions {
 export const userGpus = (options: PlannerOptions): Gpu[] =>
   options.hardware === undefined ? [] : loadHardwareFile(options.hardware);
 
-/** Reads and parses an estimate config file. */
-export function readJob(path: string, options: PlannerOptions): Job {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read config file ${path}; give the path of an estimate config JSON file`);
-  }
-  return parseEstimateConfig(text, path, userGpus(options));
-}
-
 export function registerEstimate(program: Command): void {
-  program
-    .command('estimate')
-    .description('Predict memory per GPU, step time, TFLOP/s and MFU of one configuration.')
-    .requiredOption('--config <file>', 'estimate config JSON: { model, cluster, parallel, precision? }')
+  addJobSourceOptions(
+    program
+      .command('estimate')
+      .description('Predict memory per GPU, step time, TFLOP/s and MFU of one configuration, or of an existing engine job.'),
+  )
     .option('--json', 'print the estimate as JSON')
-    .option('--hardware <file>', 'JSON file describing GPUs not in the catalogue')
-    .option('--export <engine>', 'print the configuration for megatron, deepspeed or torchtitan instead')
-    .action((options: PlannerOptions & { config: string }) => {
-      const job = readJob(options.config, options);
+    .option('--export <engine>', 'print the files megatron, deepspeed, torchtitan or torchtitan-toml reads instead (--json: as JSON)')
+    .action((options: JobSourceOptions & PlannerOptions) => {
+      const source = readJobSource(options);
+      const job = source.job;
       if (options.export !== undefined) {
-        process.stdout.write(exportPlan(job, options.export));
+        const files = exportFiles(job, options.export);
+        const body = { engine: options.export, plan: estimateJson(estimate(job)), files };
+        process.stdout.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatExportFiles(files));
         return;
       }
       const result = estimate(job);
-      process.stdout.write(options.json ? `${JSON.stringify(estimateJson(result), null, 2)}\n` : `${formatEstimate(result)}\n`);
+      if (options.json) {
+        const body = source.engineName === undefined ? estimateJson(result) : { ...estimateJson(result), engineFindings: source.findings };
+        process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${formatEstimate(result)}\n${formatEngineFindings(source)}`);
     });
 }

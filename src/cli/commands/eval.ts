@@ -5,6 +5,7 @@ import { evaluationBatches, type Batch } from '../../data/batches.js';
 import { readTextFile } from '../../data/text-file.js';
 import { tokenRowBatches } from '../../data/token-rows.js';
 import { buildSegment } from '../../nn/segment.js';
+import { configureKernels, kernelRequestFromEnvironment } from '../../tensor/index.js';
 
 interface EvalOptions {
   readonly checkpoint: string;
@@ -33,6 +34,7 @@ export function registerEvalCommand(program: Command): void {
         options.tokens !== undefined
           ? tokenRowBatches(parseJsonFile(options.tokens), options.tokens, { vocabSize: config.vocabSize, maxSeqLen: config.blockSize }, ROWS_PER_BATCH)
           : evaluationBatches(tokenizer.encode(readTextFile(options.data!), options.data), config.blockSize, ROWS_PER_BATCH);
+      configureKernels(kernelRequestFromEnvironment(process.env));
       const model = buildSegment(config, 0);
       loadParameters(options.checkpoint, model.parameters);
       let lossSum = 0; // over every predicted token, in float64

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
-  estimateJson, exportLimits, gpusName, exportPlan, findGpu, isExportEngine, unknownEngine, findPreset, formatEstimate, formatPlanTable, noPlanError, parseModel, searchPlans,
-  type ModelShape, type Precision, type Recompute, type SearchRequest, type ZeroStage,
+  clusterGpus, engineSources, estimateJson, exportFiles, findGpu, formatExportFiles, gpusName, isExportEngine, unknownEngine,
+  formatEstimate, formatPlanTable, noPlanError, parseCluster, planForEngine, searchPlans,
+  type Cluster, type Precision, type Recompute, type SearchRequest, type ZeroStage,
 } from '../../planner/index.js';
+import { resolveModelOption } from '../job-source.js';
 import { userGpus, type PlannerOptions } from './estimate.js';
-import { clusterGpus, parseCluster, type Cluster } from '../../planner/index.js';
 
 interface PlanOptions extends PlannerOptions {
   readonly model: string;
@@ -50,23 +51,6 @@ function choiceList<T extends string | number>(flag: string, text: string | unde
   });
 }
 
-/** A preset id, or a path to a JSON model shape. */
-function resolveModel(text: string, seqLen: string | undefined): ModelShape {
-  let model: ModelShape;
-  if (text.endsWith('.json')) {
-    let body: string;
-    try {
-      body = readFileSync(text, 'utf8');
-    } catch {
-      throw new UsageError(`cannot read model file ${text}; give a preset id or a JSON model shape`);
-    }
-    model = parseModel(body, text);
-  } else {
-    model = findPreset(text);
-  }
-  return seqLen === undefined ? model : { ...model, seqLength: positiveInteger('--seq-len', seqLen) };
-}
-
 function searchRequest(options: PlanOptions): SearchRequest {
   const precision = choiceList<Precision>('--precision', options.precision, ['bf16', 'fp16', 'fp8'])![0]!;
   const zero = choiceList<ZeroStage>('--zero', options.zero, [0, 1, 2, 3]);
@@ -84,7 +68,7 @@ function searchRequest(options: PlanOptions): SearchRequest {
     throw new UsageError('--cluster names the GPUs of every group; leave out --gpu and --gpus');
   }
   return {
-    model: resolveModel(options.model, options.seqLen),
+    model: resolveModelOption(options.model, options.seqLen),
     gpu: cluster?.groups[0]!.gpu ?? findGpu(options.gpu!, userGpus(options)),
     gpus: cluster === undefined ? positiveInteger('--gpus', options.gpus!) : clusterGpus(cluster),
     ...(cluster === undefined ? {} : { cluster }),
@@ -119,51 +103,36 @@ function readCluster(path: string, options: PlanOptions): Cluster {
   return parseCluster(json, path, userGpus(options));
 }
 
-/** Only what `values` and the engine's `limits` both allow; an empty intersection is the user's mistake. */
-function within<T>(flag: string, values: readonly T[] | undefined, limits: readonly T[], engine: string): T[] {
-  const allowed = values === undefined ? [...limits] : values.filter((value) => limits.includes(value));
-  if (allowed.length === 0) throw new UsageError(`${engine} supports ${flag} ${limits.join(',')} only`);
-  return allowed;
-}
-
-/** Searches within what the engine runs and prints the fastest plan that exports cleanly. */
+/** The fastest plan the engine runs, as its files; with --json, the plan, what it gave up and the files as JSON. */
 function writeExport(options: PlanOptions, engine: string): void {
   if (!isExportEngine(engine)) throw unknownEngine(engine);
-  const limits = exportLimits[engine];
-  const base = searchRequest(options);
-  const request: SearchRequest = {
-    ...base,
-    top: 50,
-    schedules: within('--schedule', base.schedules, limits.schedules, engine),
-    zero: within('--zero', base.zero, limits.zero, engine),
-    recompute: within('--recompute', base.recompute, limits.recompute, engine),
-  };
-  const result = searchPlans(request);
-  if (result.plans.length === 0) throw noPlanError(request, result);
-  for (const plan of result.plans) {
-    try {
-      process.stdout.write(exportPlan(plan.job, engine));
-      return;
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-    }
+  const choice = planForEngine(searchRequest(options), engine);
+  const notes = choice.givenUp.length === 0 ? ['the fastest plan of all runs on this engine as it is'] : choice.givenUp.map((line) => `gave up: ${line}`);
+  const files = exportFiles(choice.chosen.job, engine, notes);
+  if (options.json) {
+    const body = {
+      engine, checkedAgainst: engineSources[engine], considered: choice.considered, feasible: choice.feasible,
+      plan: estimateJson(choice.chosen), fastest: estimateJson(choice.fastest), givenUp: choice.givenUp, files,
+    };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return;
   }
-  throw new UsageError(`none of the ${result.plans.length} fastest plans can run on ${engine}; narrow the search with --tp, --pp or --zero`);
+  process.stdout.write(formatExportFiles(files));
 }
 
 export function registerPlan(program: Command): void {
   program
     .command('plan')
     .description('Search t, p, c, e, d, chunks, micro-batch, schedule, recomputation and ZeRO; rank the plans that fit by step time.')
-    .requiredOption('--model <id|file.json>', 'a preset (e.g. llama3-70b, mixtral-8x7b) or a JSON model shape')
+    .requiredOption('--model <id|file.json>', 'a preset (e.g. llama3-70b, mixtral-8x7b), a Hugging Face config.json or a JSON model shape')
     .option('--gpu <id>', 'a100-40gb, a100-80gb, h100-sxm, h200, b200, mi300x, or one from --hardware')
     .option('--gpus <n>', 'GPUs in the cluster')
     .option('--cluster <file>', 'groups of GPUs joined by a link: { "groups": [{ "gpu", "gpus", "nodes"? }], "interGroupBandwidthGBs" }')
     .requiredOption('--global-batch <n>', 'sequences per optimizer step')
     .option('--seq-len <n>', 'sequence length (default: the model preset\'s)')
     .option('--top <n>', 'how many plans to show', '5')
-    .option('--json', 'print the plans as JSON')
-    .option('--export <engine>', 'print the best plan for megatron, deepspeed or torchtitan instead')
+    .option('--json', 'print the plans as JSON (with --export: the engine\'s plan, what it gave up and its files)')
+    .option('--export <engine>', 'print the fastest plan the engine runs, as its files: megatron, deepspeed, torchtitan, torchtitan-toml')
     .option('--hardware <file>', 'JSON file describing GPUs not in the catalogue')
     .option('--precision <p>', 'bf16, fp16 or fp8', 'bf16')
     .option('--tp <list>', 'only these tensor-parallel degrees, e.g. 4,8')
@@ -199,9 +168,8 @@ export function registerPlan(program: Command): void {
           'at the cost below (host memory per node and the PCIe and CPU time per step). Fine-tuning with LoRA-style ' +
           'adapters would be a different job.\n\n'
         : '';
-      const where = result.plans[0] === undefined ? '' : gpusName(result.plans[0].job);
       process.stdout.write(
-        `${request.model.name} on ${where}, global batch ${request.globalBatchSize} × ` +
+        `${request.model.name} on ${gpusName(result.plans[0]!.job)}, global batch ${request.globalBatchSize} × ` +
           `${request.model.seqLength} tokens: ${result.feasible} of ${result.considered} configurations fit\n\n${lean}` +
           `${formatPlanTable(result.plans)}\n\nbest:\n${formatEstimate(result.plans[0]!)}\n`,
       );

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js';
 import { loadParameters, readCheckpointSpec } from '../../checkpoint/checkpoint.js';
 import { generateTokens, lastPosition } from '../../data/sampling.js';
 import { buildSegment } from '../../nn/segment.js';
+import { configureKernels, kernelRequestFromEnvironment } from '../../tensor/index.js';
 
 interface SampleOptions {
   readonly checkpoint: string;
@@ -40,6 +41,7 @@ export function registerSampleCommand(program: Command): void {
       if (prompt.length > config.blockSize) {
         throw new UsageError(`the prompt has ${prompt.length} characters, more than the model's n_positions ${config.blockSize}`);
       }
+      configureKernels(kernelRequestFromEnvironment(process.env));
       const model = buildSegment(config, 0);
       loadParameters(options.checkpoint, model.parameters);
       const V = config.vocabSize;

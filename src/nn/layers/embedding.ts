@@ -1,6 +1,6 @@
 /** Token + learned position embedding. Token ids have no gradient, so the backward is the weight half only. */
 import { UsageError } from '../../errors.js';
-import { embeddingBackward, embeddingForward } from '../../tensor/ops/embedding.js';
+import { embeddingBackward, embeddingForward } from '../../tensor/index.js';
 import type { Parameter } from '../parameter.js';
 
 export class Embedding {

@@ -1,9 +1,5 @@
 /** LayerNorm over channels with its weight and bias; the caller holds the stash (input, mean, rstd). */
-import {
-  layerNormBackwardInput,
-  layerNormBackwardWeight,
-  layerNormForward,
-} from '../../tensor/ops/layernorm.js';
+import { layerNormBackwardInput, layerNormBackwardWeight, layerNormForward } from '../../tensor/index.js';
 import type { Parameter } from '../parameter.js';
 
 /** What the forward leaves for the backward, per row. */

@@ -2,8 +2,7 @@
  * y = x·W (+ b) on the GEMM. Hugging Face GPT-2 stores W two ways: Conv1D layers as [in, out]
  * ('in-out', y = x·W) and the LM head as [out, in] ('out-in', y = x·Wᵀ); the checkpoint keeps each as is.
  */
-import { matmul } from '../../tensor/matmul.js';
-import { biasBackward, fillRowsWithBias } from '../../tensor/ops/bias.js';
+import { matmul, biasBackward, fillRowsWithBias } from '../../tensor/index.js';
 import type { Parameter } from '../parameter.js';
 
 export type WeightLayout = 'in-out' | 'out-in';

@@ -4,9 +4,7 @@
  *   out = x2 + mlp.c_proj(gelu(mlp.c_fc(ln_2(x2))))
  * Its stash is split by lifetime: what only I reads is freed at I, what W reads lives until W.
  */
-import { attentionBackward, attentionForward, attentionScratchLayout } from '../../tensor/ops/attention.js';
-import { geluBackward, geluForward } from '../../tensor/ops/gelu.js';
-import { residualForward } from '../../tensor/ops/residual.js';
+import { attentionBackward, attentionForward, attentionScratchLayout, geluBackward, geluForward, residualForward } from '../../tensor/index.js';
 import { prefix, Workspace, type Layout } from '../buffers.js';
 import { createParameter, GPT2_INIT_STD } from '../init.js';
 import { LayerNorm } from '../layers/layer-norm.js';

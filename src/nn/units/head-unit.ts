@@ -4,8 +4,7 @@
  * the trainer sums both copies' gradients before the step (see tied.ts). Untied: `lm_head.weight` [V,C].
  */
 import { UsageError } from '../../errors.js';
-import { crossEntropyBackward, crossEntropyForward } from '../../tensor/ops/cross-entropy.js';
-import { softmaxForward } from '../../tensor/ops/softmax.js';
+import { crossEntropyBackward, crossEntropyForward, softmaxForward } from '../../tensor/index.js';
 import { prefix, Workspace, type Layout } from '../buffers.js';
 import { LayerNorm } from '../layers/layer-norm.js';
 import { Linear } from '../layers/linear.js';

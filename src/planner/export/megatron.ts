@@ -1,20 +1,42 @@
 import { UsageError } from '../../errors.js';
 import { layersPerRank } from '../memory.js';
 import type { Job } from '../plan.js';
+import { engineRefusals } from './refusals.js';
+
+/** What a Megatron-LM launch needs: environment lines and `pretrain_gpt.py` arguments. */
+export interface MegatronLaunch {
+  /** Shell lines setting the environment, e.g. `export CUDA_DEVICE_MAX_CONNECTIONS=1`. */
+  readonly environment: readonly string[];
+  /** torchrun's own arguments for this cluster, before the script. */
+  readonly launcher: readonly string[];
+  readonly args: readonly string[];
+}
+
+/** Megatron-FSDP carries ZeRO-2/3; ZeRO-1 is the distributed optimizer. */
+const usesFsdp = (job: Job): boolean => job.parallel.zero >= 2;
 
 /**
- * The plan as Megatron-LM `pretrain_gpt.py` arguments (flag names as in megatron/training/arguments.py).
- * Megatron runs 1F1B, or its interleaved variant when layers per virtual stage are given; the data-parallel size
- * follows from the world size. ZeRO-1 is its distributed optimizer; ZeRO-2/3 are Megatron-FSDP sharding strategies.
+ * Megatron checks CUDA_DEVICE_MAX_CONNECTIONS before Blackwell (compute capability 10): tensor or context parallelism
+ * without FSDP needs 1 (so communication kernels queue ahead of the GEMMs they overlap); Megatron-FSDP refuses 1.
  */
-export function megatronArguments(job: Job): string[] {
-  const { model, parallel } = job;
-  if (parallel.pp > 1 && parallel.schedule !== '1f1b' && parallel.schedule !== 'interleaved-1f1b') {
-    throw new UsageError(
-      `Megatron-LM runs 1f1b or interleaved-1f1b, not ${parallel.schedule}; use one of them (plan --schedule 1f1b,interleaved-1f1b)`,
-    );
-  }
-  const args: string[] = [
+function environment(job: Job): string[] {
+  if (usesFsdp(job)) return ['unset CUDA_DEVICE_MAX_CONNECTIONS  # Megatron-FSDP refuses 1'];
+  if (job.parallel.tp > 1 && job.gpu.id !== 'b200') return ['export CUDA_DEVICE_MAX_CONNECTIONS=1'];
+  return [];
+}
+
+/** torchrun's per-node arguments: one process per GPU, the node's rank and the rendezvous host from the environment. */
+function launcher(job: Job): string[] {
+  const perNode = Math.min(job.gpus, job.gpu.gpusPerNode);
+  const nodes = Math.ceil(job.gpus / perNode);
+  const args = ['--nproc-per-node', `${perNode}`, '--nnodes', `${nodes}`];
+  if (nodes > 1) args.push('--node-rank', '"$NODE_RANK"', '--master-addr', '"$MASTER_ADDR"', '--master-port', '6000');
+  return args;
+}
+
+function modelArguments(job: Job): string[] {
+  const { model } = job;
+  const args = [
     '--num-layers', `${model.layers}`,
     '--hidden-size', `${model.hidden}`,
     '--num-attention-heads', `${model.heads}`,
@@ -28,17 +50,13 @@ export function megatronArguments(job: Job): string[] {
     args.push('--attention-dropout', '0', '--hidden-dropout', '0');
   }
   if (!model.tiedEmbeddings) args.push('--untie-embeddings-and-output-weights');
-  args.push(
-    '--tensor-model-parallel-size', `${parallel.tp}`,
-    '--pipeline-model-parallel-size', `${parallel.pp}`,
-  );
+  return args;
+}
+
+function parallelArguments(job: Job): string[] {
+  const { model, parallel } = job;
+  const args = ['--tensor-model-parallel-size', `${parallel.tp}`, '--pipeline-model-parallel-size', `${parallel.pp}`];
   if (parallel.schedule === 'interleaved-1f1b' && parallel.pp > 1) {
-    if (model.layers % (parallel.pp * parallel.virtualStages) !== 0) {
-      throw new UsageError(
-        `Megatron-LM's interleaved schedule needs the ${model.layers} layers to divide into pp × virtualStages = ` +
-          `${parallel.pp * parallel.virtualStages} equal chunks; choose virtualStages so that they do`,
-      );
-    }
     args.push('--num-layers-per-virtual-pipeline-stage', `${model.layers / (parallel.pp * parallel.virtualStages)}`);
   }
   const ranks = layersPerRank(model, parallel.pp);
@@ -51,24 +69,52 @@ export function megatronArguments(job: Job): string[] {
   }
   if (parallel.sequenceParallel && parallel.tp > 1) args.push('--sequence-parallel');
   if (parallel.zero === 1) args.push('--use-distributed-optimizer');
-  if (parallel.zero >= 2) {
+  if (usesFsdp(job)) {
     const strategy = parallel.zero === 2 ? 'optim_grads' : 'optim_grads_params';
     args.push('--use-megatron-fsdp', '--data-parallel-sharding-strategy', strategy, '--use-distributed-optimizer');
+    args.push('--ckpt-format', 'fsdp_dtensor');
   }
   if (parallel.overlapGradReduce && parallel.dp > 1) args.push('--overlap-grad-reduce');
-  if (parallel.flashAttention) args.push('--use-flash-attn');
-  args.push(job.precision === 'fp16' ? '--fp16' : '--bf16');
-  if (job.precision === 'fp8') args.push('--fp8-format', 'hybrid');
-  if (job.fp32Gradients) args.push('--accumulate-allreduce-grads-in-fp32');
   return args;
 }
 
-/** The arguments as a shell continuation block, one flag (with its value) per line. */
-export function formatMegatronArguments(args: readonly string[]): string {
+function precisionArguments(job: Job): string[] {
+  // --use-flash-attn has had no reader since the legacy transformer went (May 2026); the backend is chosen here.
+  const args = ['--attention-backend', job.parallel.flashAttention ? 'flash' : 'unfused'];
+  args.push(job.precision === 'fp16' ? '--fp16' : '--bf16');
+  if (job.precision === 'fp8') args.push('--fp8-format', 'hybrid');
+  if (job.fp32Gradients) args.push('--accumulate-allreduce-grads-in-fp32');
+  else if (job.precision !== 'fp16') args.push('--grad-reduce-in-bf16', '--main-grads-dtype', 'bf16');
+  return args;
+}
+
+/**
+ * The plan as a Megatron-LM launch (flags of megatron/training/arguments.py and the TransformerConfig fields it
+ * turns into flags). Megatron runs 1F1B, or its interleaved variant when layers per virtual stage are given; the
+ * data-parallel size follows from the world size.
+ */
+export function megatronLaunch(job: Job): MegatronLaunch {
+  const refusals = engineRefusals('megatron', job);
+  if (refusals.length > 0) throw new UsageError(`${refusals[0]}; re-plan with plan --export megatron`);
+  return {
+    environment: environment(job),
+    launcher: launcher(job),
+    args: [...modelArguments(job), ...parallelArguments(job), ...precisionArguments(job)],
+  };
+}
+
+/** Flags with their values, one per line, continued with backslashes. */
+function continuationLines(words: readonly string[]): string[] {
   const lines: string[] = [];
-  for (const arg of args) {
-    if (arg.startsWith('--') || lines.length === 0) lines.push(arg);
-    else lines[lines.length - 1] += ` ${arg}`;
+  for (const word of words) {
+    if (word.startsWith('--') || lines.length === 0) lines.push(word);
+    else lines[lines.length - 1] += ` ${word}`;
   }
-  return lines.map((line, i) => `  ${line}${i < lines.length - 1 ? ' \\' : ''}`).join('\n');
+  return lines;
+}
+
+/** The launch as a shell script: environment, then torchrun with pretrain_gpt.py and one flag per line. */
+export function formatMegatronLaunch(launch: MegatronLaunch): string {
+  const command = [`torchrun ${launch.launcher.join(' ')} pretrain_gpt.py`, ...continuationLines(launch.args).map((line) => `  ${line}`)];
+  return [...launch.environment, command.join(' \\\n')].join('\n');
 }

@@ -1,64 +1,144 @@
 import { UsageError } from '../../errors.js';
-import type { Job } from '../plan.js';
+import { microbatchesPerStep, type Job } from '../plan.js';
+import { engineRefusals, equalChunks, torchSchedules } from './refusals.js';
 
-/** Our schedule names to torch.distributed.pipelining's (the names torchtitan's pipeline_parallel_schedule takes). */
-const torchSchedules: Readonly<Record<string, string>> = {
-  gpipe: 'GPipe',
-  '1f1b': '1F1B',
-  'interleaved-1f1b': 'Interleaved1F1B',
-  'zb-v': 'ZBVZeroBubble',
+type Value = string | number | boolean;
+/** [section, key, value] as torchtitan's config tree names them (section.key on its command line). */
+type Setting = readonly [section: string, key: string, value: Value];
+
+/** torchtitan's own config functions for our presets (torchtitan/models/llama3/config_registry.py). */
+const baseConfigs: Readonly<Record<string, { function: string; flavor: string }>> = {
+  'llama3-8b': { function: 'llama3_8b', flavor: '8B' },
+  'llama3-70b': { function: 'llama3_70b', flavor: '70B' },
+  'llama3-405b': { function: 'llama3_405b', flavor: '405B' },
 };
 
-const tomlValue = (value: string | number | boolean): string => (typeof value === 'string' ? JSON.stringify(value) : `${value}`);
-
-function section(name: string, entries: Record<string, string | number | boolean>): string {
-  return [`[${name}]`, ...Object.entries(entries).map(([key, value]) => `${key} = ${tomlValue(value)}`)].join('\n');
+/** Data-parallel layout: FSDP2 shards over d (ZeRO-2 keeps weights gathered until the backward), or replicates. */
+function dataParallel(job: Job): Setting[] {
+  const p = job.parallel;
+  const settings: Setting[] = [
+    ['parallelism', 'data_parallel_replicate_degree', p.zero === 0 ? p.dp : 1],
+    ['parallelism', 'data_parallel_shard_degree', p.zero === 0 ? 1 : p.dp],
+  ];
+  if (p.zero >= 2) settings.push(['parallelism', 'fsdp_reshard_after_forward', p.zero === 3 ? 'always' : 'never']);
+  return settings;
 }
 
+/** Settings common to both forms, except the batch, which the two releases name differently. */
+function parallelSettings(job: Job): Setting[] {
+  const { model, parallel: p } = job;
+  const settings: Setting[] = [...dataParallel(job), ['parallelism', 'tensor_parallel_degree', p.tp]];
+  if (p.tp > 1 && !p.sequenceParallel) settings.push(['parallelism', 'enable_sequence_parallel', false]);
+  settings.push(['parallelism', 'pipeline_parallel_degree', p.pp]);
+  if (p.pp > 1) {
+    settings.push(['parallelism', 'pipeline_parallel_schedule', torchSchedules[p.schedule]!]);
+    // torchtitan counts the embedding and the output as a layer each unless told not to; the planner does not.
+    settings.push(['parallelism', 'pipeline_parallel_first_stage_less_layers', 0]);
+    settings.push(['parallelism', 'pipeline_parallel_last_stage_less_layers', 0]);
+    if (equalChunks(job)) settings.push(['parallelism', 'pipeline_parallel_layers_per_stage', model.layers / (p.pp * p.virtualStages)]);
+  }
+  return settings;
+}
+
+function checked(job: Job, engine: 'torchtitan' | 'torchtitan-toml'): void {
+  const refusals = engineRefusals(engine, job);
+  if (refusals.length > 0) throw new UsageError(`${refusals[0]}; re-plan with plan --export ${engine}`);
+}
+
+/** The batch under current torchtitan's names: tokens per micro-batch and per step, micro-batches as a count. */
+function currentSettings(job: Job): Setting[] {
+  const { model, parallel: p } = job;
+  const settings: Setting[] = [
+    ['training', 'num_tokens_per_microbatch_per_dp_rank', p.microBatchSize * model.seqLength],
+    ['training', 'num_tokens_per_train_step', p.globalBatchSize * model.seqLength],
+    ['training', 'max_context_length', model.seqLength],
+    ['training', 'mixed_precision_param', 'bfloat16'],
+    ...parallelSettings(job),
+  ];
+  if (p.pp > 1) {
+    settings.push(['parallelism', 'num_pp_microbatches', microbatchesPerStep(p)]);
+    // trainer.py refuses CUDA graphs under pipeline parallelism.
+    settings.push(['training', 'disable_cuda_graphs', true]);
+  }
+  return settings;
+}
+
+const pythonValue = (value: Value): string => (typeof value === 'boolean' ? (value ? 'True' : 'False') : JSON.stringify(value));
+const functionName = (job: Job): string =>
+  `${job.model.name.replace(/[^A-Za-z0-9]+/g, '_')}_${job.gpus}x${job.gpu.id.replace(/[^A-Za-z0-9]+/g, '_')}`.toLowerCase();
+
 /**
- * The plan as torchtitan job-config TOML sections (keys of torchtitan/config/job_config.py). torchtitan replicates
- * (DDP, ZeRO-0) or shards with FSDP2: ZeRO-3, or ZeRO-2 when weights stay gathered between forward and backward.
+ * The plan as a torchtitan config function (current torchtitan reads no TOML: `--module M --config F` picks a
+ * Python function returning Trainer.Config). It starts from torchtitan's own function for the model where one exists.
  */
-export function torchtitanToml(job: Job): string {
-  const { model, parallel } = job;
-  const schedule = torchSchedules[parallel.schedule];
-  if (parallel.pp > 1 && schedule === undefined) {
-    throw new UsageError(
-      `torchtitan has no ${parallel.schedule} schedule; use one of its schedules (plan --schedule ${Object.keys(torchSchedules).join(',')})`,
+export function torchtitanConfigFunction(job: Job): string {
+  checked(job, 'torchtitan');
+  const base = baseConfigs[job.model.name];
+  const name = functionName(job);
+  const lines = ['from torchtitan.trainer import Trainer'];
+  if (base === undefined) {
+    lines.push('from my_configs import base_config  # your Trainer.Config function for this model: torchtitan ships none for it');
+  } else {
+    lines.push(`from torchtitan.models.llama3.config_registry import ${base.function} as base_config`);
+  }
+  if (job.parallel.recompute === 'full') lines.push('from torchtitan.distributed.activation_checkpoint import FullAC');
+  if (job.precision === 'fp8') {
+    lines.push('from torchtitan.components.quantization import Float8LinearConverter');
+    if (base !== undefined) lines.push('from torchtitan.models.llama3 import model_registry');
+  }
+  lines.push('', '', `def ${name}() -> Trainer.Config:`, '    config = base_config()');
+  for (const [section, key, value] of currentSettings(job)) lines.push(`    config.${section}.${key} = ${pythonValue(value)}`);
+  lines.push(`    config.activation_checkpoint = ${job.parallel.recompute === 'full' ? 'FullAC.Config()' : 'None'}`);
+  if (job.precision === 'fp8') {
+    lines.push(
+      base === undefined
+        ? '    # fp8: rebuild config.model_spec with converters=[Float8LinearConverter.Config()]'
+        : `    config.model_spec = model_registry("${base.flavor}", converters=[Float8LinearConverter.Config()])`,
     );
   }
-  if (job.precision === 'fp16') {
-    throw new UsageError('torchtitan trains in bf16 (mixed_precision_param bfloat16), not fp16; use precision bf16');
+  lines.push('    return config');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The same settings as `--section.option value` overrides of torchtitan's base config (frozen, kept for old scripts). */
+export function torchtitanOverrides(job: Job): string[] {
+  checked(job, 'torchtitan');
+  if (job.precision === 'fp8') {
+    throw new UsageError('torchtitan takes fp8 as a model converter, which its command line cannot set; use the config function');
   }
-  if (parallel.zero === 1) {
-    throw new UsageError('torchtitan shards with FSDP2 (ZeRO-2 or 3) or replicates (ZeRO-0); use ZeRO 0, 2 or 3 (plan --zero 0,2,3)');
+  const words = currentSettings(job).flatMap(([section, key, value]) => {
+    if (value === false) throw new UsageError(`torchtitan's command line has no checked form for ${section}.${key} = False; use the config function`);
+    return value === true ? [`--${section}.${key}`] : [`--${section}.${key}`, `${value}`];
+  });
+  words.push(`activation-checkpoint:${job.parallel.recompute === 'full' ? 'full' : 'none'}`);
+  return words;
+}
+
+const tomlValue = (value: Value): string => (typeof value === 'string' ? JSON.stringify(value) : `${value}`);
+
+/**
+ * The plan as torchtitan v0.2.2 job-config TOML (torchtitan/config/job_config.py of that release): whole sections
+ * that merge into the model's train_configs file. v0.2.2 names the batch in sequences and the pipeline micro-batch
+ * as a size.
+ */
+export function torchtitanToml(job: Job): string {
+  checked(job, 'torchtitan-toml');
+  const { model, parallel: p } = job;
+  const settings: Setting[] = [
+    // With a pipeline one local batch is split into micro-batches; without one, micro-batches are accumulation steps.
+    ['training', 'local_batch_size', p.pp > 1 ? p.globalBatchSize / p.dp : p.microBatchSize],
+    ['training', 'global_batch_size', p.globalBatchSize],
+    ['training', 'seq_len', model.seqLength],
+    ['training', 'mixed_precision_param', 'bfloat16'],
+    ...parallelSettings(job),
+  ];
+  if (p.pp > 1) settings.push(['parallelism', 'pipeline_parallel_microbatch_size', p.microBatchSize]);
+  settings.push(['activation_checkpoint', 'mode', p.recompute === 'full' ? 'full' : 'none']);
+  if (job.precision === 'fp8') settings.push(['model', 'converters', 'quantize.linear.float8']);
+  const sections = new Map<string, string[]>();
+  for (const [section, key, value] of settings) {
+    const line = key === 'converters' ? `${key} = [${tomlValue(value)}]` : `${key} = ${tomlValue(value)}`;
+    sections.set(section, [...(sections.get(section) ?? []), line]);
   }
-  const parallelism: Record<string, string | number | boolean> = {
-    data_parallel_replicate_degree: parallel.zero === 0 ? parallel.dp : 1,
-    data_parallel_shard_degree: parallel.zero === 0 ? 1 : parallel.dp,
-    tensor_parallel_degree: parallel.tp,
-    pipeline_parallel_degree: parallel.pp,
-    context_parallel_degree: 1,
-  };
-  if (parallel.zero >= 2) parallelism['fsdp_reshard_after_forward'] = parallel.zero === 3 ? 'always' : 'never';
-  if (parallel.pp > 1) {
-    parallelism['pipeline_parallel_schedule'] = schedule!;
-    parallelism['pipeline_parallel_microbatch_size'] = parallel.microBatchSize;
-    if (model.layers % (parallel.pp * parallel.virtualStages) === 0) {
-      parallelism['pipeline_parallel_layers_per_stage'] = model.layers / (parallel.pp * parallel.virtualStages);
-    }
-  }
-  const checkpoint: Record<string, string | number | boolean> = { mode: parallel.recompute };
-  if (parallel.recompute === 'selective') checkpoint['selective_ac_option'] = 'op';
-  return [
-    `# ${model.name} on ${job.gpus} × ${job.gpu.id}: t=${parallel.tp} p=${parallel.pp} d=${parallel.dp}`,
-    section('training', {
-      local_batch_size: parallel.globalBatchSize / parallel.dp,
-      global_batch_size: parallel.globalBatchSize,
-      seq_len: model.seqLength,
-      mixed_precision_param: 'bfloat16',
-    }),
-    section('parallelism', parallelism),
-    section('activation_checkpoint', checkpoint),
-  ].join('\n\n') + '\n';
+  return `${[...sections].map(([section, lines]) => [`[${section}]`, ...lines].join('\n')).join('\n\n')}\n`;
 }

@@ -6,8 +6,9 @@ import { CopyBlock } from '../fields.js';
 
 const engines: readonly { readonly engine: ExportEngine; readonly title: string }[] = [
   { engine: 'megatron', title: 'Megatron-LM arguments' },
-  { engine: 'deepspeed', title: 'DeepSpeed config' },
-  { engine: 'torchtitan', title: 'torchtitan TOML' },
+  { engine: 'deepspeed', title: 'DeepSpeed ds_config.json and train.py' },
+  { engine: 'torchtitan', title: 'torchtitan config function' },
+  { engine: 'torchtitan-toml', title: 'torchtitan v0.2.2 TOML' },
 ];
 
 /** The engine's text, or why that engine cannot run this plan. */

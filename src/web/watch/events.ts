@@ -4,7 +4,7 @@
  * draws them.
  */
 import { z } from 'zod';
-import type { ScheduleJson, Timeline } from '../../schedule/index.js';
+import { actionKinds, commKinds, type ScheduleJson, type Timeline } from '../../schedule/index.js';
 
 export const labEventTypes = ['run', 'step', 'end', 'failed'] as const;
 
@@ -50,7 +50,8 @@ const perRank = z.array(z.number().finite());
 export const timelineSchema = z.object({
   events: z.array(z.object({
     rank: count,
-    action: z.object({ kind: z.enum(['F', 'B', 'I', 'W']), microbatch: count, stage: count }),
+    // compute actions, and the communication a lowered timeline carries (its per-step actions have no micro-batch)
+    action: z.object({ kind: z.enum([...actionKinds, ...commKinds]), microbatch: count.optional(), stage: count }),
     start: seconds,
     end: seconds,
   })),

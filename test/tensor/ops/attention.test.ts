@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { attentionBackward, attentionForward, attentionScratchLayout } from '../../../src/tensor/ops/attention.js';
+import '../backend-from-environment.js';
+import { attentionBackward, attentionForward, attentionScratchLayout } from '../../../src/tensor/index.js';
 import { assertClose, dot, maxAbs, numericGradient, randomArray, toFloat64 } from './helpers.js';
 import { referenceAttention } from './reference.js';
 

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { biasBackward, fillRowsWithBias } from '../../../src/tensor/ops/bias.js';
-import { crossEntropyBackward, crossEntropyForward } from '../../../src/tensor/ops/cross-entropy.js';
-import { embeddingBackward, embeddingForward } from '../../../src/tensor/ops/embedding.js';
-import { residualForward } from '../../../src/tensor/ops/residual.js';
+import '../backend-from-environment.js';
+import { biasBackward, fillRowsWithBias, crossEntropyBackward, crossEntropyForward, embeddingBackward, embeddingForward, residualForward } from '../../../src/tensor/index.js';
 import { assertClose, dot, numericGradient, randomArray, randomIds, toFloat64 } from './helpers.js';
 import { referenceCrossEntropy, referenceEmbedding, referenceSoftmax } from './reference.js';
 

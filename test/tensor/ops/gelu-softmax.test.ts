@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { geluBackward, geluForward } from '../../../src/tensor/ops/gelu.js';
-import { softmaxBackward, softmaxForward } from '../../../src/tensor/ops/softmax.js';
+import '../backend-from-environment.js';
+import { geluBackward, geluForward, softmaxBackward, softmaxForward } from '../../../src/tensor/index.js';
 import { assertClose, dot, numericGradient, randomArray, toFloat64 } from './helpers.js';
 import { referenceGelu, referenceSoftmax } from './reference.js';
 

@@ -1,10 +1,7 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
-import {
-  layerNormBackwardInput,
-  layerNormBackwardWeight,
-  layerNormForward,
-} from '../../../src/tensor/ops/layernorm.js';
+import '../backend-from-environment.js';
+import { layerNormBackwardInput, layerNormBackwardWeight, layerNormForward } from '../../../src/tensor/index.js';
 import { assertClose, dot, maxAbs, numericGradient, randomArray, toFloat64 } from './helpers.js';
 import { referenceLayerNorm } from './reference.js';
 
