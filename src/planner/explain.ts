@@ -65,7 +65,7 @@ function memoryFinding(job: Job, current: Estimate): Finding | undefined {
   const parts = { weights: memory.weights, gradients: memory.gradients, optimizer: memory.optimizer, activations: memory.activations };
   const [largest, largestBytes] = Object.entries(parts).sort((a, b) => b[1] - a[1])[0]!;
   const message =
-    `${rankName(job, memory)} needs ${gib(memory.total)} per GPU but a ${job.gpu.id} holds ${gib(memory.capacity)}: ` +
+    `${rankName(job, memory)} needs ${gib(memory.total)} per GPU but one ${job.gpu.id} holds ${gib(memory.capacity)}: ` +
     `over by ${gib(memory.total - memory.capacity)}; the largest part is ${largest} (${gib(largestBytes)})`;
   const suggestions = ranked([
     p.recompute !== 'full' ? variant(job, 'recompute: full', { recompute: 'full' }) : undefined,
