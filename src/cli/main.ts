@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ExitStatus, RunFailedError, UsageError } from '../errors.js';
+import { registerDiagnose } from './commands/diagnose.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
@@ -20,6 +21,7 @@ const commandModules: ((program: Command) => void)[] = [
   registerPlan,
   registerEstimate,
   registerExplain,
+  registerDiagnose,
   registerLabCommand,
 ];
 
