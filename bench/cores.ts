@@ -51,6 +51,7 @@ interface WindowReport {
 function workerLoop(thread: Thread, control: Int32Array): void {
   const segment = buildSegment(referenceConfig, 1);
   const microbatch = referenceBatch(sequences, 0);
+  parentPort!.postMessage('built'); // the first window opens only once both threads can train
   for (;;) {
     const window = Atomics.load(control, 0);
     if (window === STOP) return;
@@ -80,6 +81,8 @@ export async function measureCoreCapacity(seconds = 2): Promise<CoreCapacity> {
   const threads = (['A', 'B'] as const).map((thread) => new Worker(script, { workerData: { thread, control: control.buffer } }));
   const reports: WindowReport[] = [];
   let reported: () => void = () => {};
+  const built = threads.map((worker) => new Promise<void>((resolve) => worker.once('message', () => resolve())));
+  await Promise.all(built);
   for (const worker of threads) {
     worker.on('message', (report: WindowReport) => {
       reports.push(report);

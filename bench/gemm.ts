@@ -1,13 +1,22 @@
 /**
- * GEMM throughput: the WebAssembly SIMD kernel behind matmul against plain JavaScript loops, for the three
- * forms a layer's forward and split backward use, at the issue's target shape and the shapes of the
- * reference GPT (C=256, T=128, batch 16, V=65).
+ * GEMM throughput of both kernel backends, for the three forms a layer's forward and split backward use,
+ * at the issue's target shape (512×768×3072) and the reference GPT's shapes (C=256, micro-batch 4 × T=128
+ * = 512 rows, the 1F1B reference run; and the whole batch of 32 = 4096 rows, one worker), against the
+ * measured single-core FMA peak (bench/peak.ts).
  *
- * usage: node dist/bench/gemm.js [runs]   (default 7 runs per figure; prints the best run)
- * Two clocks: wall time, and this process's CPU time, which is what a single thread gets while it runs
- * and so stays meaningful when other jobs share the cores.
+ *   node dist/bench/gemm.js [runs]          GFLOP/s per form and shape, native and WebAssembly side by side
+ *   node dist/bench/gemm.js --tune [rounds] the native register tiles and cache blocks, measured in
+ *                                           interleaved rounds (min and median per candidate)
+ *
+ * Each backend runs in a worker thread of its own (a thread has one backend). Two clocks: wall time, and
+ * this process's CPU time (only the measuring thread works), which is what one core gives while it runs and
+ * so stays meaningful when other jobs share the cores.
  */
-import { allocFloat32, matmul, type MatmulOptions } from '../src/tensor/index.js';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { allocFloat32, configureKernels, matmul, type BackendChoice, type MatmulOptions } from '../src/tensor/index.js';
+import { loadNative } from '../src/tensor/select.js';
+import { measureFmaPeak } from './peak.js';
 
 interface Shape {
   readonly name: string;
@@ -16,21 +25,19 @@ interface Shape {
   readonly N: number;
 }
 
-interface Form {
-  readonly name: string;
-  readonly options: MatmulOptions;
-}
-
 const shapes: readonly Shape[] = [
   { name: 'issue target', M: 512, K: 768, N: 3072 },
-  { name: 'GPT qkv (BT, C, 3C)', M: 2048, K: 256, N: 768 },
-  { name: 'GPT mlp up (BT, C, 4C)', M: 2048, K: 256, N: 1024 },
-  { name: 'GPT mlp down (BT, 4C, C)', M: 2048, K: 1024, N: 256 },
-  { name: 'GPT logits (BT, C, V)', M: 2048, K: 256, N: 65 },
+  { name: 'qkv (BT, C, 3C)', M: 512, K: 256, N: 768 },
+  { name: 'attn proj (BT, C, C)', M: 512, K: 256, N: 256 },
+  { name: 'mlp up (BT, C, 4C)', M: 512, K: 256, N: 1024 },
+  { name: 'mlp down (BT, 4C, C)', M: 512, K: 1024, N: 256 },
+  { name: 'logits (BT, C, V)', M: 512, K: 256, N: 65 },
+  { name: 'qkv, batch 32', M: 4096, K: 256, N: 768 },
+  { name: 'mlp down, batch 32', M: 4096, K: 1024, N: 256 },
   { name: 'attention (T, hs, T)', M: 128, K: 64, N: 128 },
 ];
 
-const forms: readonly Form[] = [
+const forms: readonly { readonly name: string; readonly options: MatmulOptions }[] = [
   { name: 'A·B', options: {} },
   { name: 'A·Bᵀ', options: { transB: true } },
   { name: 'Aᵀ·B', options: { transA: true } },
@@ -58,54 +65,161 @@ function bestOf(runs: number, calls: number, work: () => void): Timing {
   return { wallSeconds, cpuSeconds };
 }
 
-/** The straightforward JavaScript loops, in the loop order that streams rows for each form. */
-function plainMatmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options: MatmulOptions): void {
-  if (options.transB) {
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let sum = 0;
-        for (let k = 0; k < K; k++) sum += a[i * K + k]! * b[j * K + k]!;
-        out[i * N + j] = sum;
-      }
-    }
-    return;
-  }
-  out.fill(0, 0, M * N);
-  for (let i = 0; i < M; i++) {
-    for (let k = 0; k < K; k++) {
-      const aik = options.transA ? a[k * M + i]! : a[i * K + k]!;
-      for (let j = 0; j < N; j++) out[i * N + j] = out[i * N + j]! + aik * b[k * N + j]!;
-    }
-  }
-}
-
 function randomFill(array: Float32Array): Float32Array {
   for (let i = 0; i < array.length; i++) array[i] = Math.random() - 0.5;
   return array;
 }
 
-function gflops(shape: Shape, seconds: number): string {
-  return ((2 * shape.M * shape.K * shape.N) / seconds / 1e9).toFixed(1).padStart(6);
+const flops = (shape: Shape) => 2 * shape.M * shape.K * shape.N;
+/** Calls per timed run, so each run holds about 0.3 GFLOP. */
+const callsFor = (shape: Shape) => Math.max(1, Math.round(3e8 / flops(shape)));
+
+/** The operands of one shape in kernel memory. */
+function operands(shape: Shape) {
+  return {
+    a: randomFill(allocFloat32(shape.M * shape.K)),
+    b: randomFill(allocFloat32(shape.K * shape.N)),
+    out: allocFloat32(shape.M * shape.N),
+  };
 }
 
-const runs = Number(process.argv[2] ?? 7);
-console.log(`GEMM GFLOP/s, best of ${runs} runs (wall | CPU time); kernel arrays from allocFloat32 unless noted`);
-console.log(`${'shape'.padEnd(26)} ${'M,K,N'.padEnd(15)} ${'form'.padEnd(5)}  ${'wasm'.padStart(15)}  ${'wasm, copied'.padStart(15)}  ${'plain JS'.padStart(15)}`);
-for (const shape of shapes) {
-  const { M, K, N } = shape;
-  const a = randomFill(allocFloat32(M * K));
-  const b = randomFill(allocFloat32(K * N));
-  const out = allocFloat32(M * N);
-  const plainA = a.slice();
-  const plainB = b.slice();
-  const plainOut = new Float32Array(M * N);
-  // small shapes repeat within a run so each timed run holds about 0.2 GFLOP
-  const calls = Math.max(1, Math.round(1e8 / (M * K * N)));
-  for (const form of forms) {
-    const kernel = bestOf(runs, calls, () => matmul(out, a, b, M, K, N, form.options));
-    const copied = bestOf(runs, calls, () => matmul(plainOut, plainA, plainB, M, K, N, form.options));
-    const plain = bestOf(Math.min(runs, 2), 1, () => plainMatmul(plainOut, plainA, plainB, M, K, N, form.options));
-    const cell = (t: Timing): string => `${gflops(shape, t.wallSeconds)} |${gflops(shape, t.cpuSeconds)}`;
-    console.log(`${shape.name.padEnd(26)} ${`${M},${K},${N}`.padEnd(15)} ${form.name.padEnd(5)}  ${cell(kernel)}  ${cell(copied)}  ${cell(plain)}`);
+/** [shape][form] GFLOP/s (CPU time, wall time) on this thread's backend. */
+function measureBackend(runs: number): { cpu: number; wall: number }[][] {
+  return shapes.map((shape) => {
+    const { a, b, out } = operands(shape);
+    return forms.map((form) => {
+      const { M, K, N } = shape;
+      const timing = bestOf(runs, callsFor(shape), () => matmul(out, a, b, M, K, N, form.options));
+      return { cpu: flops(shape) / timing.cpuSeconds / 1e9, wall: flops(shape) / timing.wallSeconds / 1e9 };
+    });
+  });
+}
+
+interface Candidate {
+  readonly tile: number;
+  readonly mc: number;
+  readonly kc: number;
+  readonly nc: number;
+}
+
+interface TuningResult {
+  readonly tiles: readonly string[];
+  /** Per stage: every candidate with its [round] scores. */
+  readonly stages: readonly { readonly name: string; readonly rows: readonly { candidate: Candidate; scores: number[] }[] }[];
+}
+
+/** The shapes a layer of the reference run multiplies, and the issue's target. */
+const tuningShapes = shapes.filter((shape) => shape.M === 512);
+
+/**
+ * Candidates in interleaved rounds (each round times every candidate once, so a noisy minute hits all
+ * alike); a candidate's score per round is the geometric mean GFLOP/s (CPU time) over the tuning shapes
+ * and the three forms. First the register tiles at the default blocks, then the blocks for the best tile.
+ */
+function tune(rounds: number): TuningResult {
+  const native = loadNative();
+  if ('reason' in native) throw new Error(native.reason);
+  const { addon } = native;
+  const tiles = addon.tiles();
+  const data = tuningShapes.map(operands);
+  const score = (candidates: readonly Candidate[]) => {
+    const rows = candidates.map((candidate) => ({ candidate, scores: [] as number[] }));
+    for (let round = 0; round < rounds; round++) {
+      for (const row of rows) {
+        const { tile, mc, kc, nc } = row.candidate;
+        addon.tune(tile, mc, kc, nc);
+        let logSum = 0;
+        tuningShapes.forEach((shape, s) => {
+          const { a, b, out } = data[s]!;
+          for (const form of forms) {
+            const timing = bestOf(1, Math.max(1, Math.round(callsFor(shape) / 3)), () => matmul(out, a, b, shape.M, shape.K, shape.N, form.options));
+            logSum += Math.log(flops(shape) / timing.cpuSeconds / 1e9);
+          }
+        });
+        row.scores.push(Math.exp(logSum / (tuningShapes.length * forms.length)));
+      }
+    }
+    return rows;
+  };
+  const defaults = addon.tuning();
+  const tileRows = score(tiles.map((_, tile) => ({ ...defaults, tile })));
+  const bestTile = [...tileRows].sort((x, y) => median(y.scores) - median(x.scores))[0]!.candidate.tile;
+  const blocks: Candidate[] = [];
+  for (const mc of [48, 96, 144, 192]) for (const kc of [128, 256, 384]) for (const nc of [512, 1024, 2048, 4096]) blocks.push({ tile: bestTile, mc, kc, nc });
+  return { tiles, stages: [{ name: 'register tiles at the default blocks', rows: tileRows }, { name: `cache blocks for tile ${tiles[bestTile]}`, rows: score(blocks) }] };
+}
+
+type Job = { readonly kind: 'measure'; readonly backend: BackendChoice; readonly runs: number } | { readonly kind: 'tune'; readonly rounds: number };
+
+function inWorker<T>(job: Job): Promise<T> {
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: job });
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const peak = measureFmaPeak();
+  if (process.argv[2] === '--tune') {
+    if (peak === undefined) throw new Error('the native kernels are not built here: nothing to tune');
+    const rounds = Number(process.argv[3] ?? 3);
+    const { tiles, stages } = await inWorker<TuningResult>({ kind: 'tune', rounds });
+    console.log(`native GEMM tuning (${peak.isa}, FMA peak ${peak.gflops.toFixed(1)} GFLOP/s): geometric mean GFLOP/s (CPU time) over ${tuningShapes.map((shape) => `${shape.M}×${shape.K}×${shape.N}`).join(', ')} in the three forms; ${rounds} interleaved rounds`);
+    for (const { name, rows } of stages) {
+      console.log(`\n${name}:\ntile   mc   kc    nc   median    min    max  of peak`);
+      const ranked = [...rows].sort((x, y) => median(y.scores) - median(x.scores));
+      for (const { candidate, scores } of ranked.slice(0, 12)) {
+        const { tile, mc, kc, nc } = candidate;
+        const middle = median(scores);
+        console.log(
+          `${tiles[tile]!.padEnd(5)} ${String(mc).padStart(4)} ${String(kc).padStart(4)} ${String(nc).padStart(5)}  ${middle.toFixed(1).padStart(6)} ${Math.min(...scores).toFixed(1).padStart(6)} ${Math.max(...scores).toFixed(1).padStart(6)}  ${((100 * middle) / peak.gflops).toFixed(0).padStart(6)}%`,
+        );
+      }
+    }
+    return;
+  }
+  const runs = Number(process.argv[2] ?? 7);
+  const hasNative = peak !== undefined;
+  const wasm = await inWorker<ReturnType<typeof measureBackend>>({ kind: 'measure', backend: 'wasm', runs });
+  const native = hasNative ? await inWorker<ReturnType<typeof measureBackend>>({ kind: 'measure', backend: 'native', runs }) : undefined;
+  console.log(peak ? `FMA peak (${peak.isa}, one core): ${peak.gflops.toFixed(1)} GFLOP/s in CPU time (${peak.wallGflops.toFixed(1)} wall)` : 'native kernels not built here: WebAssembly only');
+  console.log(`GEMM GFLOP/s, best of ${runs} runs, CPU time | wall; one thread; arrays from allocFloat32`);
+  console.log(`${'shape'.padEnd(22)} ${'M,K,N'.padEnd(14)} ${'form'.padEnd(5)} ${'native'.padStart(13)} ${'of peak'.padStart(8)} ${'wasm'.padStart(13)} ${'native/wasm'.padStart(12)}`);
+  shapes.forEach((shape, s) => {
+    forms.forEach((form, f) => {
+      const w = wasm[s]![f]!;
+      const n = native?.[s]![f];
+      const cell = (value: { cpu: number; wall: number }) => `${value.cpu.toFixed(1).padStart(6)} |${value.wall.toFixed(1).padStart(6)}`;
+      console.log(
+        [
+          shape.name.padEnd(22),
+          `${shape.M},${shape.K},${shape.N}`.padEnd(14),
+          form.name.padEnd(5),
+          n ? cell(n) : '—'.padStart(13),
+          n ? `${((100 * n.cpu) / peak!.gflops).toFixed(0)}%`.padStart(8) : ''.padStart(8),
+          cell(w),
+          n ? `${(n.cpu / w.cpu).toFixed(2)}x`.padStart(12) : '',
+        ].join(' '),
+      );
+    });
+  });
+}
+
+if (isMainThread) {
+  await main();
+} else {
+  const job = workerData as Job;
+  if (job.kind === 'tune') {
+    configureKernels({ backend: 'native' });
+    parentPort!.postMessage(tune(job.rounds));
+  } else {
+    configureKernels({ backend: job.backend });
+    parentPort!.postMessage(measureBackend(job.runs));
   }
 }

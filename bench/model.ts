@@ -1,15 +1,18 @@
 /**
- * Training throughput of the reference GPT (4 layers, C=256, 4 heads, T=128, batch 16, V=65) on one thread:
+ * Training throughput of the reference GPT (4 layers, C=256, 4 heads, T=128, batch 32, V=65) on one thread:
  * forward + backward tokens/s for the whole batch as one micro-batch, as 4, and as 4 with recomputation;
  * then the time of F, I and W per unit and what each unit stashes per in-flight micro-batch.
  * Two clocks, as bench/gemm.ts: wall time, and this process's CPU time, which is what one thread gets while
  * it runs and so stays meaningful when other jobs share the cores.
- * Usage: node dist/bench/model.js [--steps N] [--batch B]
+ * Usage: [CONVEYOR_KERNELS=native|wasm] node dist/bench/model.js [--steps N] [--batch B]   (one kernel thread)
  */
 import { buildSegment, ModelSegment } from '../src/nn/segment.js';
 import type { Unit } from '../src/nn/units/unit.js';
 import { zeroGradients } from '../src/nn/gradients.js';
+import { configureKernels, kernelRequestFromEnvironment, kernelsName } from '../src/tensor/index.js';
 import { referenceBatch, referenceConfig } from './reference-model.js';
+
+const kernels = configureKernels(kernelRequestFromEnvironment(process.env));
 
 const config = referenceConfig;
 
@@ -19,7 +22,7 @@ function flag(name: string, fallback: number): number {
 }
 
 const steps = flag('steps', 3);
-const batchSize = flag('batch', 16);
+const batchSize = flag('batch', 32);
 const T = config.blockSize;
 
 /** Wall and CPU seconds since a mark. */
@@ -130,7 +133,7 @@ function perUnit(B: number): void {
   );
 }
 
-console.log(`reference GPT: ${config.layers} layers, C=${config.embd}, ${config.heads} heads, T=${T}, V=${config.vocabSize}, one thread`);
+console.log(`reference GPT: ${config.layers} layers, C=${config.embd}, ${config.heads} heads, T=${T}, V=${config.vocabSize}, one thread, kernels ${kernelsName(kernels)}`);
 throughput(1, false);
 throughput(4, false);
 throughput(4, true);

@@ -9,16 +9,17 @@
 import { pathToFileURL } from 'node:url';
 import { generateSchedule, type ScheduleName } from '../src/schedule/index.js';
 import { parseTrainOptions } from '../src/runtime/config.js';
-import { runTraining, type Corpus, type RunResult } from '../src/runtime/train.js';
+import { runTraining, type Corpus, type RunResult, type TrainHooks } from '../src/runtime/train.js';
+import type { KernelRequest } from '../src/tensor/index.js';
 import { describeCapacity, measureCoreCapacity } from './cores.js';
 
 const vocabSize = 65;
 const allSchedules: readonly ScheduleName[] = ['1f1b', 'gpipe', 'interleaved-1f1b', 'zb-h1', 'zb-v', 'naive'];
 
-function referenceOptions(stages: number, schedule: ScheduleName, steps: number) {
+function referenceOptions(stages: number, schedule: ScheduleName, steps: number, microbatches: number) {
   return parseTrainOptions({
-    layers: 4, embd: 256, heads: 4, seqLen: 128, batchSize: 32, microbatches: 8, steps, lr: 3e-4, weightDecay: 0.1,
-    clip: 1, seed: 1, untied: false, stages, schedule, recompute: false, json: true,
+    layers: 4, embd: 256, heads: 4, seqLen: 128, batchSize: 32, microbatches, steps, lr: 3e-4, weightDecay: 0.1,
+    clip: 1, seed: 1, untied: false, stages, replicas: 1, schedule, recompute: false, json: true,
     ...(schedule === 'interleaved-1f1b' || schedule === 'zb-v' ? { chunks: 2 } : {}),
   });
 }
@@ -33,11 +34,12 @@ function randomCorpus(rows: number): Corpus {
   return { vocabSize, batch: make, validation: [make(-1)] };
 }
 
-export async function run(stages: number, schedule: ScheduleName, steps: number): Promise<RunResult> {
-  const options = referenceOptions(stages, schedule, steps);
+/** The reference run; by default 8 micro-batches on the kernels the host chooses, one thread per rank. */
+export async function run(stages: number, schedule: ScheduleName, steps: number, microbatches = 8, kernels: KernelRequest = {}, hooks: TrainHooks = {}): Promise<RunResult> {
+  const options = referenceOptions(stages, schedule, steps, microbatches);
   const generated = generateSchedule(schedule, { ranks: stages, microbatches: options.microbatches, ...(options.chunks ? { chunks: options.chunks } : {}) });
   const config = { vocabSize, blockSize: options.seqLen, layers: options.layers, embd: options.embd, heads: options.heads, tied: true };
-  return runTraining({ options, config, schedule: generated, corpus: randomCorpus(options.batchSize * options.seqLen), start: { step: 0 } });
+  return runTraining({ options, config, schedule: generated, corpus: randomCorpus(options.batchSize * options.seqLen), start: { step: 0 }, kernels }, hooks);
 }
 
 /** The steps after the first, which pays for start-up. */

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The bar to beat: a single-threaded PyTorch CPU training step of the reference model.
+"""The bar to beat: a PyTorch CPU training step of the reference model.
 
 Builds the same GPT-2 (4 layers, C=256, 4 heads, T=128, V=65, tied head) with the model code of
-scripts/torch_reference.py, and times forward + backward + AdamW steps on random tokens with one thread.
-Prints tokens/s (median over the steps after a warm-up) as JSON, for docs/benchmarks.md.
+scripts/torch_reference.py, and times forward + backward + AdamW steps on random tokens with --threads
+threads (one by default). Prints tokens/s (median over the steps after a warm-up) as JSON; bench/versus-pytorch.ts
+runs it beside Conveyor.
 
-    /usr/bin/python3 bench/torch_train_step.py [--batch-size 16] [--steps 8]
+    .venv/bin/python bench/torch_train_step.py [--batch-size 16] [--steps 8] [--threads 1]
 """
 import argparse
 import json
@@ -40,8 +41,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     layers, C, T, V, heads = 4, 256, 128, 65, 4
     config = {"n_head": heads, "n_layer": layers, "n_positions": T, "vocab_size": V, "tie_word_embeddings": True}
@@ -51,9 +53,11 @@ def main():
         parameter.requires_grad_(True)
     optimizer = torch.optim.AdamW(parameters, lr=3e-4, betas=(0.9, 0.95), weight_decay=0.1)
     times = []
+    cpu_times = []
     for step in range(args.steps + 1):
         tokens = torch.randint(0, V, (args.batch_size, T + 1))
         start = time.perf_counter()
+        cpu_start = time.process_time()
         logits = model.logits(tokens[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, V), tokens[:, 1:].reshape(-1))
         optimizer.zero_grad(set_to_none=True)
@@ -62,9 +66,13 @@ def main():
         optimizer.step()
         if step > 0:  # step 0 warms up allocators and kernels
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     median = statistics.median(times)
+    cpu_median = statistics.median(cpu_times)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "batchSize": args.batch_size,
-                      "stepTimeS": median, "tokensPerS": args.batch_size * T / median}))
+                      "stepTimeS": median, "tokensPerS": args.batch_size * T / median,
+                      # this process's CPU time: what its threads got, however loaded the host
+                      "cpuStepTimeS": cpu_median, "cpuTokensPerS": args.batch_size * T / cpu_median}))
 
 
 if __name__ == "__main__":

@@ -244,6 +244,20 @@ napi_value Tune(napi_env env, napi_callback_info info) {
   return call.undefined();
 }
 
+/** tuning(): this thread's GEMM { tile, mc, kc, nc }. */
+napi_value Tuning(napi_env env, napi_callback_info info) {
+  Call call(env, info);
+  Context* context = call.context();
+  if (call.failed()) return nullptr;
+  napi_value result;
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "tile", call.makeNumber(context->tuning.tile));
+  napi_set_named_property(env, result, "mc", call.makeNumber(context->tuning.mc));
+  napi_set_named_property(env, result, "kc", call.makeNumber(context->tuning.kc));
+  napi_set_named_property(env, result, "nc", call.makeNumber(context->tuning.nc));
+  return result;
+}
+
 /** fmaPeak(iterations): { seconds (this thread's CPU time), wallSeconds, flops } of the table's FMA loop. */
 napi_value FmaPeak(napi_env env, napi_callback_info info) {
   Call call(env, info);
@@ -554,7 +568,7 @@ napi_value Init(napi_env env, napi_value exports) {
     const char* name;
     napi_callback callback;
   } functions[] = {
-      {"isa", Isa}, {"configure", Configure}, {"tiles", Tiles}, {"tune", Tune}, {"fmaPeak", FmaPeak},
+      {"isa", Isa}, {"configure", Configure}, {"tiles", Tiles}, {"tune", Tune}, {"tuning", Tuning}, {"fmaPeak", FmaPeak},
       {"gemm", Gemm}, {"fillRowsWithBias", FillRowsWithBias}, {"biasBackward", BiasBackward},
       {"residualForward", ResidualForward}, {"geluForward", GeluForward}, {"geluBackward", GeluBackward},
       {"layerNormForward", LayerNormForward}, {"layerNormBackwardInput", LayerNormBackwardInput},

@@ -61,7 +61,7 @@ test('sample refuses a --tokens count whose text no string can hold', async () =
 test('the suggested size is the largest that fits: one micro-batch more does not', () => {
   const config: GPTConfig = { vocabSize: 13, blockSize: 512, layers: 4, embd: 256, heads: 4, tied: true };
   const schedule = generateSchedule('gpipe', { ranks: 2, microbatches: 4 });
-  const shape: TrainShape = { config, batchSize: 4096, seqLen: 512, recompute: false, schedule, accuracyShapes: [], driverInUse: 0, partition: { starts: [0, 3, 6] } };
+  const shape: TrainShape = { config, batchSize: 4096, seqLen: 512, recompute: false, schedule, replicas: 1, accuracyShapes: [], driverInUse: 0, partition: { starts: [0, 3, 6] } };
   const fits = (batchSize: number) => memoryProblem(trainThreads({ ...shape, batchSize })) === undefined;
   assert.throws(() => checkTrainMemory(shape, { layers: 4, embd: 256, heads: 4, resuming: false }), (error: unknown) => {
     assert.ok(error instanceof UsageError);

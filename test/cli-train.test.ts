@@ -129,8 +129,9 @@ test('--trace and --svg write the last step as measured', () => {
   const dir = mkdtempSync(join(tmpdir(), 'conveyor-'));
   trainJson(['--steps', '2', '--trace', join(dir, 'trace.json'), '--svg', join(dir, 'step.svg')]);
   const trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8'));
-  const ranks = new Set(trace.traceEvents.filter((event: any) => event.ph === 'X').map((event: any) => event.tid ?? event.pid));
-  assert.equal(ranks.size, 2);
+  // compute on one thread per rank (communication that takes time has threads of its own)
+  const ranks = new Set(trace.traceEvents.filter((event: any) => event.ph === 'X' && /^\d+[FBIW]\d+$/.test(event.name)).map((event: any) => event.tid ?? event.pid));
+  assert.deepEqual([...ranks].sort(), [0, 1]);
   assert.match(readFileSync(join(dir, 'step.svg'), 'utf8'), /^<svg[\s\S]*rank 1[\s\S]*<\/svg>\s*$/);
 });
 

@@ -65,10 +65,12 @@ for entry in "${cases[@]}"; do
     "$python" "$here/check-deepspeed.py" "$sources/deepspeedai+DeepSpeed" "$dir/deepspeed" "$gpus" 2>&1 | tail -4 || status=1
   fi
   echo "== $name torchtitan"
-  if write_files "$dir/torchtitan" "${source_args[@]}" torchtitan && write_files "$dir/toml" "${source_args[@]}" torchtitan-toml; then
-    cp "$dir/toml/plan.toml" "$dir/torchtitan/"
+  if write_files "$dir/torchtitan" "${source_args[@]}" torchtitan; then
     toml=()
-    [ -n "$git_v022" ] && toml=(--toml "$git_v022")
+    if [ -n "$git_v022" ] && write_files "$dir/toml" "${source_args[@]}" torchtitan-toml; then
+      cp "$dir/toml/plan.toml" "$dir/torchtitan/"
+      toml=(--toml "$git_v022")
+    fi
     "$python" "$here/check-torchtitan.py" "$sources/pytorch+torchtitan" "$dir/torchtitan" "${toml[@]}" 2>&1 \
       | grep -E '^(.*\(\): |pipeline:|trainer.py|overrides:|v0.2.2|.*Error)' || status=1
   fi

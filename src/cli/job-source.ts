@@ -90,9 +90,11 @@ export function readJobSource(options: JobSourceOptions): JobFromSource {
   }
   const extraGpus: Gpu[] = options.hardware === undefined ? [] : loadHardwareFile(options.hardware);
   const model = options.model === undefined ? undefined : resolveModelOption(options.model, options.seqLen);
+  const seqLength = count('--seq-len', options.seqLen);
+  const sized = (job: Job): Job => (seqLength === undefined ? job : { ...job, model: { ...job.model, seqLength } });
   if (options.config !== undefined) {
     const job = parseEstimateConfig(readText(options.config, 'estimate config JSON file: { model, cluster, parallel, precision? }'), options.config, extraGpus);
-    return { job: model === undefined ? job : { ...job, model }, findings: [] };
+    return { job: sized(model === undefined ? job : { ...job, model }), findings: [] };
   }
   const { imported, source } = importedJob(options, model)!;
   const config = importedConfig(imported, {
@@ -102,13 +104,11 @@ export function readJobSource(options: JobSourceOptions): JobFromSource {
     ...(count('--tp', options.tp) === undefined ? {} : { tp: count('--tp', options.tp)! }),
     ...(count('--pp', options.pp) === undefined ? {} : { pp: count('--pp', options.pp)! }),
   });
-  const job = jobFromConfig(config, source, extraGpus);
-  const seqLength = count('--seq-len', options.seqLen);
-  const sized = seqLength === undefined ? job : { ...job, model: { ...job.model, seqLength } };
+  const job = sized(jobFromConfig(config, source, extraGpus));
   // The reader names what it saw in the settings; Megatron's plan-level rules (schedules, equal chunks) come on top.
   // (DeepSpeed's and torchtitan's readers check their rules on the settings themselves.)
-  const planLevel = imported.engine === 'megatron' ? engineRefusals('megatron', sized) : [];
-  return { job: sized, engineName: engineNames[imported.engine], findings: [...imported.findings, ...planLevel] };
+  const planLevel = imported.engine === 'megatron' ? engineRefusals('megatron', job) : [];
+  return { job, engineName: engineNames[imported.engine], findings: [...imported.findings, ...planLevel] };
 }
 
 /** The engine's refusals as lines under an estimate or explanation. */

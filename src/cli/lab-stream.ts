@@ -3,10 +3,10 @@
  * on the port; where a `conveyor lab` already listens there, the events are posted to it instead, so a page
  * that is already open shows the run.
  */
-import { scheduleToJson } from '../schedule/index.js';
 import type { RunResult, TrainHooks } from '../runtime/train.js';
 import { UsageError } from '../errors.js';
 import type { LabEvent } from '../web/watch/events.js';
+import { reportingHooks } from '../web/watch/report-hooks.js';
 import { labSignature, PortInUseError, startLabServer } from './lab-server.js';
 
 export interface LabStream {
@@ -71,22 +71,11 @@ export async function openLabStream(port: number, flag: string): Promise<LabStre
   }
   return {
     url: `${base}#watch`,
-    watch: (hooks, description, steps) => ({
-      ...hooks,
-      onStart: (plan) => {
-        hooks.onStart?.(plan);
-        publish({ type: 'run', data: { schedule: scheduleToJson(plan.schedule), description, steps, stageCostS: plan.stageCostS } });
-      },
-      onStep: (record, timelines) => {
-        hooks.onStep?.(record, timelines);
-        const { measured, predicted } = timelines();
-        publish({ type: 'step', data: { ...record, timeline: measured, predicted } });
-      },
-    }),
+    watch: (hooks, description, steps) => reportingHooks(publish, description, steps, hooks),
     report: async (run) => {
       try {
         const result = await run;
-        publish({ type: 'end', data: { valLoss: result.valLoss } });
+        publish({ type: 'end', data: { valLoss: result.valLoss, paramChecksum: result.paramChecksum } });
         return result;
       } catch (error) {
         publish({ type: 'failed', data: { message: (error as Error).message } });

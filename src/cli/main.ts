@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitStatus, OutputError, RunFailedError, UsageError } from '../errors.js';
 import { commanderMessage } from './commander-message.js';
+import { registerDiagnose } from './commands/diagnose.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExplain } from './commands/explain.js';
@@ -22,6 +23,7 @@ const commandModules: ((program: Command) => void)[] = [
   registerPlan,
   registerEstimate,
   registerExplain,
+  registerDiagnose,
   registerLabCommand,
 ];
 

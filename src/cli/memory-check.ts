@@ -86,6 +86,8 @@ export interface TrainShape {
   readonly seqLen: number;
   readonly recompute: boolean;
   readonly schedule: Schedule;
+  /** Data-parallel replicas of the pipeline (--replicas): each runs 1/replicas of every micro-batch. */
+  readonly replicas: number;
   /** Context shapes [rows, length] the built-in task's accuracy is decoded at (none for a text file). */
   readonly accuracyShapes: readonly (readonly [number, number])[];
   readonly partition?: Partition;
@@ -109,11 +111,12 @@ function profilingBytes(shape: TrainShape, B: number): Bytes {
  * The driver holds a whole copy of the model (to save it and to score the built-in task), the batches, and at
  * a save the gathered state and its encoded files (9 copies of the weights: weights, two moments, then each
  * of those as file data and as the file). Rank 0 also profiles the units; with a partition, each rank holds
- * its stages, their optimizer state and stash records, and the messages it may be sent ahead of need.
+ * its stages, their optimizer state and stash records, and the messages it may be sent ahead of need; with
+ * replicas, every replica's ranks hold the same, and a stage's flat gradient copy for the all-reduce and its chunks.
  */
 export function trainThreads(shape: TrainShape): ThreadNeed[] {
-  const { config, schedule, batchSize, seqLen: T } = shape;
-  const B = batchSize / schedule.microbatches;
+  const { config, schedule, batchSize, seqLen: T, replicas } = shape;
+  const B = batchSize / (schedule.microbatches * replicas);
   const units = unitCount(config);
   // A tied head's wte.weight is saved once.
   const saved = weightValues(config, [0, units]) - (config.tied ? config.vocabSize * config.embd : 0);
@@ -123,20 +126,21 @@ export function trainThreads(shape: TrainShape): ThreadNeed[] {
   });
   const threads: ThreadNeed[] = [{ who: 'the driver (main thread)', bytes: driver, inUse: shape.driverInUse }];
   const partition = shape.partition;
-  for (let rank = 0; rank < schedule.ranks; rank++) {
+  for (let rank = 0; rank < schedule.ranks * replicas; rank++) {
     let bytes = rank === 0 ? profilingBytes(shape, B) : noBytes;
     if (partition !== undefined) {
       schedule.placement.forEach((owner, stage) => {
-        if (owner !== rank) return;
+        if (owner !== rank % schedule.ranks) return;
         const range = [partition.starts[stage]!, partition.starts[stage + 1]!] as const;
-        const records = stashRecords(schedule.order[rank]!, stage, shape.recompute);
+        const records = stashRecords(schedule.order[owner]!, stage, shape.recompute);
         // Messages a stage may be sent ahead of need (every micro-batch's activation, gradient, tokens or targets),
         // and its weights and moments gathered for a save or the end.
         const N = B * T;
         const first = stage === 0;
         const last = stage === schedule.stages - 1;
         const perMicrobatch = (first ? N : N * config.embd) + (last ? N : N * config.embd);
-        const other = 4 * (schedule.microbatches * perMicrobatch + 3 * weightValues(config, range));
+        const reduction = replicas > 1 ? 2 * weightValues(config, range) : 0;
+        const other = 4 * (schedule.microbatches * perMicrobatch + 3 * weightValues(config, range) + reduction);
         bytes = addBytes(bytes, addBytes(addBytes(parameterBytes(config, range, true), trainingBufferBytes(config, range, B, T, records)), { ...noBytes, other }));
       });
     }
@@ -158,8 +162,9 @@ function trainFitting(shape: TrainShape, fits: (changed: TrainShape) => boolean,
   const { config, schedule } = shape;
   const found: string[] = [];
   if (!shape.recompute && fits({ ...shape, recompute: true })) found.push('--recompute');
-  const microbatch = largestFitting(shape.batchSize / schedule.microbatches - 1, (b) => fits({ ...shape, batchSize: b * schedule.microbatches }));
-  if (microbatch !== undefined) found.push(`--batch-size ${microbatch * schedule.microbatches}`);
+  const parts = schedule.microbatches * shape.replicas;
+  const microbatch = largestFitting(shape.batchSize / parts - 1, (b) => fits({ ...shape, batchSize: b * parts }));
+  if (microbatch !== undefined) found.push(`--batch-size ${microbatch * parts}`);
   // A fresh model is as long as its sequences; a resumed one keeps its n_positions.
   const seqLen = largestFitting(shape.seqLen - 1, (T) => fits({ ...shape, seqLen: T, config: flags.resuming ? config : { ...config, blockSize: T } }));
   if (found.length === 0 && seqLen !== undefined) found.push(`--seq-len ${seqLen}`);

@@ -17,7 +17,7 @@ export class Presenter {
     const split = unitsPerStage(plan.partition);
     this.say(`${description}`);
     this.say(
-      `${schedule.name} on ${schedule.ranks} rank${schedule.ranks > 1 ? 's' : ''}, ${schedule.stages} stages, ${schedule.microbatches} micro-batches; ` +
+      `${schedule.name} on ${schedule.ranks} rank${schedule.ranks > 1 ? 's' : ''}${this.options.replicas > 1 ? ` × ${this.options.replicas} replicas` : ''}, ${schedule.stages} stages, ${schedule.microbatches} micro-batches; ` +
         `units per stage ${split.join(',')} (embedding and head count as units), measured F+B per stage ${stageCosts} ms`,
     );
     if (this.terminal) {

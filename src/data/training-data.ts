@@ -1,4 +1,3 @@
-import { splitTokens } from './batches.js';
 import {
   additionLineLength,
   additionProblems,
@@ -10,8 +9,7 @@ import {
   type AdditionTask,
 } from './addition.js';
 import { mix32 } from './random.js';
-import { readTextFile } from './text-file.js';
-import { CharTokenizer } from './tokenizer.js';
+import type { CharTokenizer } from './tokenizer.js';
 
 /** What a training run reads: token ids split for training and validation, and how to cut windows. */
 export interface TrainingData {
@@ -24,14 +22,6 @@ export interface TrainingData {
   readonly alignment: number;
   /** Only for the built-in task: held-out problems to measure additionAccuracy on. */
   readonly addition?: { readonly task: AdditionTask; readonly problems: readonly AdditionProblem[] };
-}
-
-/** `--data FILE`: the file's own character vocabulary, the last 10% held out. */
-export function textTrainingData(path: string): TrainingData {
-  const text = readTextFile(path);
-  const tokenizer = CharTokenizer.fromText(text, path);
-  const { train, validation } = splitTokens(tokenizer.encode(text, path));
-  return { description: path, tokenizer, train, validation, alignment: 1 };
 }
 
 /** Lines of the built-in corpus: about 1.3 M characters, more than a default run reads. */

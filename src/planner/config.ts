@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { printable } from '../quote.js';
 import { describeZodError } from '../zod-message.js';
+import { clusterGpus, clusterSchema, parseCluster } from './cluster.js';
 import { findGpu, type Gpu, type Precision } from './hardware.js';
 import { findPreset, validateModel, type ModelShape } from './model.js';
+import { scheduleEntry } from './schedule-rules.js';
 import type { Job, ParallelPlan } from './plan.js';
 
 const positiveInteger = z.number().int().positive();
@@ -31,12 +33,15 @@ const modelObject = z.strictObject({
 /** The `estimate --config` file: a contract other tools write. */
 export const estimateConfigSchema = z.strictObject({
   model: z.union([z.string(), modelObject]),
-  cluster: z.strictObject({
-    gpu: z.string(),
-    gpus: positiveInteger,
-    /** This cluster's network per GPU per direction, GB/s, where it differs from the catalogue's (e.g. fewer NICs). */
-    interNodeBandwidthGBs: z.number().positive().optional(),
-  }),
+  cluster: z.union([
+    z.strictObject({
+      gpu: z.string(),
+      gpus: positiveInteger,
+      /** This cluster's network per GPU per direction, GB/s, where it differs from the catalogue's (e.g. fewer NICs). */
+      interNodeBandwidthGBs: z.number().positive().optional(),
+    }),
+    clusterSchema,
+  ]),
   parallel: z.strictObject({
     tp: positiveInteger,
     pp: positiveInteger,
@@ -44,6 +49,8 @@ export const estimateConfigSchema = z.strictObject({
     cp: positiveInteger.optional(),
     cpCommunication: z.enum(['ring', 'all-to-all']).optional(),
     ep: positiveInteger.optional(),
+    etp: positiveInteger.optional(),
+    moeDispatcher: z.enum(['all-to-all', 'deepep']).optional(),
     layersPerStage: z.array(positiveInteger).readonly().optional(),
     microBatchSize: positiveInteger,
     globalBatchSize: positiveInteger,
@@ -54,6 +61,10 @@ export const estimateConfigSchema = z.strictObject({
     zero: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
     flashAttention: z.boolean().optional(),
     overlapGradReduce: z.boolean().optional(),
+    tpCommOverlap: z.boolean().optional(),
+    stageGroups: z.array(z.number().int().nonnegative()).readonly().optional(),
+    optimizer: z.enum(['adam', 'adam-8bit']).optional(),
+    offload: z.enum(['none', 'optimizer', 'optimizer-and-parameters']).optional(),
   }),
   precision: z.enum(['bf16', 'fp16', 'fp8']).optional(),
   fp32Gradients: z.boolean().optional(),
@@ -104,7 +115,7 @@ export const defaultFp32Gradients = (precision: Precision): boolean => precision
 /** A plan's parallel settings with the defaults filled in (dp from the GPU count, SP on under TP, 1F1B). */
 export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: number): ParallelPlan {
   const schedule = parallel.schedule ?? '1f1b';
-  const defaultChunks = schedule === 'interleaved-1f1b' || schedule === 'zb-v' ? 2 : 1;
+  const defaultChunks = scheduleEntry(schedule).chunks.default;
   const cp = parallel.cp ?? 1;
   const dp = parallel.dp ?? gpus / (parallel.tp * parallel.pp * cp);
   if (!Number.isInteger(dp)) {
@@ -118,7 +129,13 @@ export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: numb
     ...(parallel.cp === undefined ? {} : { cp: parallel.cp }),
     ...(parallel.cpCommunication === undefined ? {} : { cpCommunication: parallel.cpCommunication }),
     ...(parallel.ep === undefined ? {} : { ep: parallel.ep }),
+    ...(parallel.etp === undefined ? {} : { etp: parallel.etp }),
+    ...(parallel.moeDispatcher === undefined ? {} : { moeDispatcher: parallel.moeDispatcher }),
     ...(parallel.layersPerStage === undefined ? {} : { layersPerStage: parallel.layersPerStage }),
+    ...(parallel.stageGroups === undefined ? {} : { stageGroups: parallel.stageGroups }),
+    ...(parallel.tpCommOverlap === undefined ? {} : { tpCommOverlap: parallel.tpCommOverlap }),
+    ...(parallel.optimizer === undefined ? {} : { optimizer: parallel.optimizer }),
+    ...(parallel.offload === undefined ? {} : { offload: parallel.offload }),
     microBatchSize: parallel.microBatchSize,
     globalBatchSize: parallel.globalBatchSize,
     virtualStages: parallel.virtualStages ?? defaultChunks,
@@ -139,15 +156,19 @@ export function jobFromConfig(json: unknown, source: string, extraGpus: readonly
   }
   const config = parsed.data;
   const precision = config.precision ?? 'bf16';
+  const common = { model: resolveModel(config.model), precision, fp32Gradients: config.fp32Gradients ?? defaultFp32Gradients(precision) };
+  if ('groups' in config.cluster) {
+    const cluster = parseCluster(config.cluster, `${source}: cluster`, extraGpus);
+    const gpus = clusterGpus(cluster);
+    return { ...common, gpu: cluster.groups[0]!.gpu, gpus, cluster, parallel: resolveParallel(config.parallel, gpus) };
+  }
   const gpu = findGpu(config.cluster.gpu, extraGpus);
   const network = config.cluster.interNodeBandwidthGBs;
   return {
-    model: resolveModel(config.model),
+    ...common,
     gpu: network === undefined ? gpu : { ...gpu, interNodeBandwidth: network * 1e9 },
     gpus: config.cluster.gpus,
     parallel: resolveParallel(config.parallel, config.cluster.gpus),
-    precision,
-    fp32Gradients: config.fp32Gradients ?? defaultFp32Gradients(precision),
   };
 }
 

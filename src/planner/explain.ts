@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { estimate, type Estimate } from './estimate.js';
 import type { Job, ParallelPlan } from './plan.js';
+import { scheduleEntry } from './schedule-rules.js';
 
 /** One change to try, with what the model predicts it does. */
 export interface Suggestion {
@@ -64,7 +65,7 @@ function memoryFinding(job: Job, current: Estimate): Finding | undefined {
   const parts = { weights: memory.weights, gradients: memory.gradients, optimizer: memory.optimizer, activations: memory.activations };
   const [largest, largestBytes] = Object.entries(parts).sort((a, b) => b[1] - a[1])[0]!;
   const message =
-    `${rankName(job, memory)} needs ${gib(memory.total)} per GPU but a ${job.gpu.id} holds ${gib(memory.capacity)}: ` +
+    `${rankName(job, memory)} needs ${gib(memory.total)} per GPU but one ${job.gpu.id} holds ${gib(memory.capacity)}: ` +
     `over by ${gib(memory.total - memory.capacity)}; the largest part is ${largest} (${gib(largestBytes)})`;
   const suggestions = ranked([
     p.recompute !== 'full' ? variant(job, 'recompute: full', { recompute: 'full' }) : undefined,
@@ -86,10 +87,11 @@ function bubbleFinding(job: Job, current: Estimate): Finding | undefined {
     `${current.microbatches} micro-batches are too few to hide the ${p.pp - 1} fill and drain slots`;
   const suggestions = ranked([
     p.microBatchSize > 1 ? variant(job, `micro-batch ${p.microBatchSize / 2} (more micro-batches)`, { microBatchSize: p.microBatchSize / 2 }) : undefined,
-    p.schedule !== 'interleaved-1f1b' ? variant(job, 'schedule interleaved-1f1b, 2 chunks per rank', { schedule: 'interleaved-1f1b', virtualStages: 2 }) : undefined,
-    p.schedule !== 'zb-h1' ? variant(job, 'schedule zb-h1', { schedule: 'zb-h1', virtualStages: 1 }) : undefined,
-    p.schedule !== 'zb-v' ? variant(job, 'schedule zb-v', { schedule: 'zb-v', virtualStages: 2 }) : undefined,
-    p.pp % 2 === 0 ? variant(job, `pp ${p.pp / 2} (dp ${p.dp * 2})`, { pp: p.pp / 2, dp: p.dp * 2, virtualStages: p.schedule === 'zb-v' ? 2 : p.virtualStages }) : undefined,
+    ...['interleaved-1f1b', 'zb-h1', 'zb-v', 'dualpipe-v'].filter((schedule) => schedule !== p.schedule).map((schedule) => {
+      const chunks = scheduleEntry(schedule).chunks.default;
+      return variant(job, `schedule ${schedule}${chunks > 1 ? `, ${chunks} chunks per rank` : ''}`, { schedule, virtualStages: chunks });
+    }),
+    p.pp % 2 === 0 ? variant(job, `pp ${p.pp / 2} (dp ${p.dp * 2})`, { pp: p.pp / 2, dp: p.dp * 2 }) : undefined,
   ]);
   return { kind: 'bubble', message, suggestions };
 }

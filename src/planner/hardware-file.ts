@@ -20,6 +20,9 @@ const gpuEntry = z.strictObject({
   interNodeBandwidthGBs: z.number().positive(),
   gemmEfficiency: z.number().gt(0).lte(1).default(0.75),
   sms: z.number().int().positive().default(132),
+  hostMemoryGiB: z.number().positive().default(1024),
+  hostMemoryBandwidthGBs: z.number().positive().default(400),
+  pcieBandwidthGBs: z.number().positive().default(32),
 });
 
 const hardwareFile = z.union([gpuEntry, z.array(gpuEntry).min(1), z.strictObject({ gpus: z.array(gpuEntry).min(1) })]);
@@ -38,7 +41,10 @@ export function parseHardware(text: string, source: string): Gpu[] {
   }
   const entries = Array.isArray(parsed.data) ? parsed.data : 'gpus' in parsed.data ? parsed.data.gpus : [parsed.data];
   return entries.map((entry) => {
-    for (const key of ['peakTflopsBf16', 'peakTflopsFp8', 'memoryGiB', 'memoryBandwidthGBs', 'intraNodeBandwidthGBs', 'interNodeBandwidthGBs'] as const) {
+    for (const key of [
+      'peakTflopsBf16', 'peakTflopsFp8', 'memoryGiB', 'memoryBandwidthGBs', 'intraNodeBandwidthGBs', 'interNodeBandwidthGBs',
+      'hostMemoryGiB', 'hostMemoryBandwidthGBs', 'pcieBandwidthGBs',
+    ] as const) {
       const value = entry[key];
       // Converted to FLOP/s or bytes, a figure near the largest double overflows and every result would be Infinity.
       if (value !== undefined && value > MAX_FIGURE) {
@@ -57,6 +63,9 @@ export function parseHardware(text: string, source: string): Gpu[] {
       interNodeBandwidth: entry.interNodeBandwidthGBs * 1e9,
       gemmEfficiency: entry.gemmEfficiency,
       sms: entry.sms,
+      hostMemoryBytes: entry.hostMemoryGiB * 2 ** 30,
+      hostMemoryBandwidth: entry.hostMemoryBandwidthGBs * 1e9,
+      pcieBandwidth: entry.pcieBandwidthGBs * 1e9,
     };
   });
 }

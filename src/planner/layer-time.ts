@@ -1,6 +1,6 @@
 import { flashSeconds, gemmSeconds, streamSeconds, type Device } from './kernels.js';
 import {
-  attentionWidth, hasDropout, headDim, mlpInputMatrices, moeOf, qkvWidth, type LayerKind, type ModelShape,
+  attentionWidth, hasDropout, headDim, mlpInputMatrices, moeOf, qkvWidth, type LayerKind, type ModelShape, type MoeShape,
 } from './model.js';
 import type { Recompute } from './plan.js';
 
@@ -11,11 +11,15 @@ export interface LayerSettings {
   readonly cp: number;
   /** Expert-parallel degree: each GPU holds experts / ep of a MoE layer's routed experts. */
   readonly ep: number;
+  /** Expert tensor-parallel degree: each routed expert's width split over etp GPUs. */
+  readonly etp: number;
   readonly sequenceParallel: boolean;
   readonly recompute: Recompute;
   readonly flashAttention: boolean;
   /** Bytes per gradient element the weight-gradient GEMMs accumulate into (2 or 4). */
   readonly gradientBytes: number;
+  /** Tensor-parallel collectives split into chunks and run under the GEMMs (Megatron's --tp-comm-overlap). */
+  readonly tpCommOverlap?: boolean;
 }
 
 /**
@@ -34,6 +38,9 @@ export interface LayerTimes {
   /** The attention core alone (forward and backward): what context parallelism's K/V exchange hides behind. */
   readonly attentionForward: number;
   readonly attentionBackward: number;
+  /** The weight GEMMs alone (forward; backward input and weight gradients): what overlapped tensor-parallel collectives hide behind. */
+  readonly gemmForward: number;
+  readonly gemmBackward: number;
 }
 
 /** A GEMM with weights, as one GPU sees it after tensor splitting: m tokens × k times k × n, `batch` of them. */
@@ -47,6 +54,19 @@ interface WeightGemm {
 /** Tokens of one micro-batch on one GPU's slice of the sequence. */
 export const tokensPerGpu = (model: ModelShape, settings: LayerSettings): number =>
   (settings.microBatchSize * model.seqLength) / settings.cp;
+
+/** Tokens one GPU routes to the experts: its sequence-parallel share, or all of its slice without sequence parallelism. */
+export const routingTokensPerGpu = (model: ModelShape, settings: LayerSettings): number =>
+  tokensPerGpu(model, settings) / (settings.sequenceParallel ? settings.tp : 1);
+
+/**
+ * Token copies one GPU's experts process per micro-batch, sized for the load factor: the etp GPUs sharing an expert's
+ * width gather their routed tokens, and each of the e groups receives its share of every group's top-k copies.
+ */
+export function routedTokensPerGpu(model: ModelShape, moe: MoeShape, settings: LayerSettings): number {
+  const gathered = settings.sequenceParallel ? routingTokensPerGpu(model, settings) * settings.etp : tokensPerGpu(model, settings);
+  return gathered * moe.expertsPerToken * EXPERT_LOAD_FACTOR;
+}
 
 /** An MLP of width f over `tokens`, split over t (column-parallel up and gate, row-parallel down). */
 const mlpGemms = (model: ModelShape, tokens: number, f: number, tp: number, batch = 1): WeightGemm[] => [
@@ -65,13 +85,11 @@ function weightGemms(model: ModelShape, settings: LayerSettings, kind: LayerKind
   const moe = moeOf(model);
   if (kind === 'dense' || moe === undefined) return [...attention, ...mlpGemms(model, tokens, model.ffnHidden, tp)];
   const shared = moe.sharedExperts > 0 ? mlpGemms(model, tokens, moe.sharedExperts * moe.moeFfnHidden, tp) : [];
-  const spTokens = settings.sequenceParallel ? tokens / tp : tokens;
-  const router: WeightGemm = { m: spTokens, n: moe.experts, k: h, batch: 1 };
-  // Each of this GPU's experts / ep experts gets the mean share of the expert-parallel group's routed tokens, times
-  // the load factor; its width is split over t like the dense MLP's (expert tensor parallelism = t).
+  const router: WeightGemm = { m: routingTokensPerGpu(model, settings), n: moe.experts, k: h, batch: 1 };
+  // This GPU's experts / ep experts share its routed copies evenly; their widths are split over etp.
   const localExperts = moe.experts / settings.ep;
-  const tokensPerExpert = (tokens * moe.expertsPerToken * settings.ep * EXPERT_LOAD_FACTOR) / moe.experts;
-  return [...attention, ...shared, router, ...mlpGemms(model, tokensPerExpert, moe.moeFfnHidden, tp, localExperts)];
+  const tokensPerExpert = routedTokensPerGpu(model, moe, settings) / localExperts;
+  return [...attention, ...shared, router, ...mlpGemms(model, tokensPerExpert, moe.moeFfnHidden, settings.etp, localExperts)];
 }
 
 /**
@@ -97,10 +115,11 @@ function streamBytesPerToken(model: ModelShape, settings: LayerSettings, kind: L
   if (kind === 'dense' || moe === undefined) {
     return { bytes: common + (activationBytes * model.ffnHidden) / t, kernels: commonKernels + 1 };
   }
-  const routed = moe.expertsPerToken * EXPERT_LOAD_FACTOR;
+  const routedPerToken = routedTokensPerGpu(model, moe, settings) / tokensPerGpu(model, settings);
   const router = 8 * moe.experts * replicatedShare; // fp32 logits written, read by softmax and top-k
   const permute = 2 * 2 * 2 * h * moe.expertsPerToken * replicatedShare; // copy out to experts and back, read + write
-  const experts = (activationBytes * (routed + moe.sharedExperts) * moe.moeFfnHidden) / t;
+  const experts = (activationBytes * moe.moeFfnHidden * routedPerToken) / settings.etp +
+    (activationBytes * moe.sharedExperts * moe.moeFfnHidden) / t;
   return { bytes: common + router + permute + experts, kernels: commonKernels + 6 };
 }
 
@@ -145,7 +164,10 @@ export function layerTimes(model: ModelShape, device: Device, settings: LayerSet
   else if (settings.recompute === 'selective' && !settings.flashAttention) {
     recompute = attentionForward + streamSeconds(device, (tokens * (hasDropout(model) ? 9 : 4) * model.heads * s) / t, 2);
   }
-  return { forward, backward: backwardGemms + attentionBackward + backwardStream, recompute, attentionForward, attentionBackward };
+  return {
+    forward, backward: backwardGemms + attentionBackward + backwardStream, recompute, attentionForward, attentionBackward,
+    gemmForward: forwardGemms, gemmBackward: backwardGemms,
+  };
 }
 
 /** Output layer and loss on the last rank, one micro-batch: the vocabulary GEMM forward and backward, and the loss. */

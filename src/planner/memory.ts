@@ -3,7 +3,10 @@ import {
   attentionWidth, embeddingParameters, hasDropout, headDim, layerKindCounts, layerParameterParts, mlpInputMatrices, moeOf,
   type LayerKind, type ModelShape,
 } from './model.js';
-import { contextParallelDegree, expertParallelDegree, type ParallelPlan, type Recompute, type ZeroStage } from './plan.js';
+import {
+  contextParallelDegree, expertParallelDegree, expertTensorDegree,
+  type Offload, type OptimizerKind, type ParallelPlan, type Recompute, type ZeroStage,
+} from './plan.js';
 
 export interface ActivationOptions {
   readonly sequenceParallel: boolean;
@@ -13,6 +16,8 @@ export interface ActivationOptions {
   readonly cp?: number;
   /** The layer's MLP: dense (default) or a MoE router with experts. */
   readonly kind?: LayerKind;
+  /** Expert tensor-parallel degree: each routed expert's width split over etp GPUs (t when absent). */
+  readonly etp?: number;
 }
 
 /**
@@ -36,18 +41,23 @@ export function activationBytesPerLayer(model: ModelShape, microBatchSize: numbe
   const mlp = (tokens: number, f: number): number => 2 * tokens * f * mlpInputMatrices(model) + 2 * tokens * f;
   const moe = moeOf(model);
   let mlpStash: number;
+  let routedExperts = 0; // stashed by this GPU's experts, already per GPU
   if (options.kind !== 'moe' || moe === undefined) {
     mlpStash = mlp(sb, model.ffnHidden);
   } else {
-    const routed = sb * moe.expertsPerToken * EXPERT_LOAD_FACTOR; // token copies at this GPU's experts
-    mlpStash = mlp(routed, moe.moeFfnHidden) + (moe.sharedExperts > 0 ? mlp(sb, moe.sharedExperts * moe.moeFfnHidden) : 0);
-    replicated += 2 * routed * model.hidden + 4 * sb * moe.experts; // the permuted expert inputs; fp32 router probabilities
+    const etp = options.etp ?? tp;
+    // Token copies at this GPU's experts: the etp GPUs sharing an expert's width gather their sequence-parallel shares.
+    const routed = (options.sequenceParallel ? (sb / tp) * etp : sb) * moe.expertsPerToken * EXPERT_LOAD_FACTOR;
+    const permutedInputs = 2 * routed * model.hidden / (options.sequenceParallel ? etp : 1);
+    routedExperts = mlp(routed, moe.moeFfnHidden) / etp + permutedInputs;
+    mlpStash = moe.sharedExperts > 0 ? mlp(sb, moe.sharedExperts * moe.moeFfnHidden) : 0;
+    replicated += 4 * sb * moe.experts; // fp32 router probabilities
   }
   const split = qkv + attentionOutput + mlpStash;
   const attentionScores = options.flashAttention || options.recompute === 'selective'
     ? 0
     : (hasDropout(model) ? 5 : 2) * model.heads * model.seqLength * sb; // softmax out (+ dropout mask and output)
-  return replicated * replicatedShare + (split + attentionScores) / tp;
+  return replicated * replicatedShare + (split + attentionScores) / tp + routedExperts;
 }
 
 /** Bytes held by the output layer and loss of the last stage per micro-batch: the fp32 logits, split over t and cp. */
@@ -97,7 +107,7 @@ export function rankShares(model: ModelShape, parallel: ParallelPlan, outputRank
   });
 }
 
-/** Parameters per GPU of one pipeline rank: its layers split over t (routed experts over t·e), and its ends. */
+/** Parameters per GPU of one pipeline rank: its layers split over t (routed experts over etp·e), and its ends. */
 export function rankParameters(model: ModelShape, parallel: ParallelPlan, share: RankShare): StageParameters {
   const dense = layerParameterParts(model, 'dense').dense;
   const moe = layerParameterParts(model, 'moe');
@@ -107,7 +117,7 @@ export function rankParameters(model: ModelShape, parallel: ParallelPlan, share:
   const ends = (share.embedding ? embeddings.input : 0) + (share.output ? output : 0);
   return {
     layers: (share.layers.dense * dense + share.layers.moe * moe.dense) / parallel.tp,
-    experts: (share.layers.moe * moe.experts) / (parallel.tp * expertParallelDegree(parallel)),
+    experts: (share.layers.moe * moe.experts) / (expertTensorDegree(parallel) * expertParallelDegree(parallel)),
     embeddings: ends / parallel.tp,
   };
 }
@@ -125,34 +135,55 @@ export function stageParameters(
 
 /** GPUs that hold the same dense weights and share their gradient reduction and ZeRO shards: d·c. */
 export const denseReplicas = (parallel: ParallelPlan): number => parallel.dp * contextParallelDegree(parallel);
-/** GPUs that hold the same routed experts: d·c / e. */
-export const expertReplicas = (parallel: ParallelPlan): number => denseReplicas(parallel) / expertParallelDegree(parallel);
+/** GPUs that hold the same slice of the same routed experts: t·c·d / (etp·e). */
+export const expertReplicas = (parallel: ParallelPlan): number =>
+  (parallel.tp * denseReplicas(parallel)) / (expertTensorDegree(parallel) * expertParallelDegree(parallel));
 
+/** Bytes per GPU of weights, gradients and optimizer state on the GPU, and of what this GPU keeps in host memory. */
 export interface ModelStateBytes {
   readonly weights: number;
   readonly gradients: number;
   readonly optimizer: number;
+  readonly host: number;
 }
+
+/** Adam's bytes per parameter: fp32 master weights (4) and two moments of 4 bytes, or of 1 byte with 8-bit Adam. */
+export const optimizerBytesPerParameter = (optimizer: OptimizerKind): number => (optimizer === 'adam-8bit' ? 6 : 12);
 
 /**
  * Mixed-precision Adam: 2 bytes of 16-bit weights, 2 (or 4) of gradients, 12 of fp32 master weights and two
- * moments per parameter; ZeRO stage 1 shards the optimizer over d, stage 2 the gradients too, stage 3 the weights.
+ * moments per parameter (6 with 8-bit moments); ZeRO stage 1 shards the optimizer over d, stage 2 the gradients too,
+ * stage 3 the weights. Offloading the optimizer (ZeRO-Offload, Ren et al. 2021) moves its shard to host memory with a
+ * 16-bit copy of the gradients, and the GPU keeps 16-bit gradients; offloading the parameters too keeps the 16-bit
+ * weights' shard in host memory, the GPU holding only the layers being computed (counted by the caller).
  */
-export function modelStateBytes(parameters: number, fp32Gradients: boolean, zero: ZeroStage, dp: number): ModelStateBytes {
+export function modelStateBytes(
+  parameters: number, fp32Gradients: boolean, zero: ZeroStage, dp: number, optimizer: OptimizerKind = 'adam', offload: Offload = 'none',
+): ModelStateBytes {
+  const optimizerBytes = (optimizerBytesPerParameter(optimizer) * parameters) / (zero >= 1 ? dp : 1);
+  const weightBytes = (2 * parameters) / (zero >= 3 ? dp : 1);
+  const gradientBytes = ((offload === 'none' && fp32Gradients ? 4 : 2) * parameters) / (zero >= 2 ? dp : 1);
+  if (offload === 'none') return { weights: weightBytes, gradients: gradientBytes, optimizer: optimizerBytes, host: 0 };
+  const hostGradients = (2 * parameters) / (zero >= 1 ? dp : 1);
+  const hostWeights = offload === 'optimizer-and-parameters' ? weightBytes : 0;
   return {
-    weights: (2 * parameters) / (zero >= 3 ? dp : 1),
-    gradients: ((fp32Gradients ? 4 : 2) * parameters) / (zero >= 2 ? dp : 1),
-    optimizer: (12 * parameters) / (zero >= 1 ? dp : 1),
+    weights: offload === 'optimizer-and-parameters' ? 0 : weightBytes,
+    gradients: gradientBytes,
+    optimizer: 0,
+    host: optimizerBytes + hostGradients + hostWeights,
   };
 }
 
-/** Model states of one rank: dense parameters sharded over d·c replicas, routed experts over d·c/e. */
+/** Model states of one rank: dense parameters sharded over d·c replicas, routed experts over t·c·d/(etp·e). */
 export function rankStateBytes(parameters: StageParameters, parallel: ParallelPlan, fp32Gradients: boolean): ModelStateBytes {
-  const dense = modelStateBytes(parameters.layers + parameters.embeddings, fp32Gradients, parallel.zero, denseReplicas(parallel));
-  const experts = modelStateBytes(parameters.experts, fp32Gradients, parallel.zero, expertReplicas(parallel));
+  const states = (count: number, replicas: number): ModelStateBytes =>
+    modelStateBytes(count, fp32Gradients, parallel.zero, replicas, parallel.optimizer, parallel.offload);
+  const dense = states(parameters.layers + parameters.embeddings, denseReplicas(parallel));
+  const experts = states(parameters.experts, expertReplicas(parallel));
   return {
     weights: dense.weights + experts.weights,
     gradients: dense.gradients + experts.gradients,
     optimizer: dense.optimizer + experts.optimizer,
+    host: dense.host + experts.host,
   };
 }

@@ -1,6 +1,5 @@
-import { generateSchedule, isScheduleName, scheduleNames, simulate, uniformCosts } from '../schedule/index.js';
-import { UsageError } from '../errors.js';
-import { quote } from '../quote.js';
+import { generateSchedule, simulate, uniformCosts } from '../schedule/index.js';
+import { scheduleName } from './schedule-rules.js';
 
 /** What the planner takes from simulating a schedule: idle share and the worst stash, per rank. */
 export interface PipelineShape {
@@ -31,10 +30,7 @@ function simulateNormalised(schedule: string, ranks: number, microbatches: numbe
   const key = `${schedule}/${ranks}/${microbatches}/${chunks}`;
   const known = simulations.get(key);
   if (known !== undefined) return known;
-  if (!isScheduleName(schedule)) {
-    throw new UsageError(`unknown schedule ${quote(schedule)}; accepted: ${scheduleNames.join(', ')}`);
-  }
-  const generated = generateSchedule(schedule, { ranks, microbatches, chunks });
+  const generated = generateSchedule(scheduleName(schedule), { ranks, microbatches, chunks });
   const timeline = simulate(generated, uniformCosts(generated, NORMALISED));
   const result = {
     idle: timeline.busy.map((busy) => timeline.makespan - busy),

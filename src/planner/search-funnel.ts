@@ -2,38 +2,42 @@
 const levels = ['tp', 'pp', 'cp', 'batch', 'schedule', 'zero', 'ep'] as const;
 export type SearchLevel = (typeof levels)[number];
 
-/** At most this many distinct rules are named when nothing is left. */
-const NAMED_RULES = 3;
+/** At most this many values are listed after a rule. */
+const NAMED_VALUES = 6;
 
 /**
  * Records which rule removed candidates at which dimension, so that a search left with nothing can name the rule
- * that removed the last of them, rather than guess.
+ * that removed the last of them, with the values it removed, rather than guess.
  */
 export class SearchFunnel {
   private deepest = -1;
-  private readonly rules = new Set<string>();
+  /** rule -> the values it removed at the deepest dimension reached. */
+  private readonly rules = new Map<string, Set<string>>();
 
-  /** Returns `ok`; when false, records `rule` (a sentence naming the value and what it must satisfy) at `level`. */
-  keep(level: SearchLevel, ok: boolean, rule: string): boolean {
-    if (!ok) this.reject(level, rule);
+  /** Returns `ok`; when false, records that `rule` (what must hold) removed `value` (what did not) at `level`. */
+  keep(level: SearchLevel, ok: boolean, rule: string, value: string): boolean {
+    if (!ok) this.reject(level, rule, value);
     return ok;
   }
 
-  reject(level: SearchLevel, rule: string): void {
+  reject(level: SearchLevel, rule: string, value: string): void {
     const depth = levels.indexOf(level);
     if (depth < this.deepest) return;
     if (depth > this.deepest) {
       this.deepest = depth;
       this.rules.clear();
     }
-    this.rules.add(rule);
+    const values = this.rules.get(rule) ?? new Set<string>();
+    values.add(value);
+    this.rules.set(rule, values);
   }
 
-  /** The rules at the furthest dimension any candidate reached, the first few of them and how many more. */
+  /** Each rule at the furthest dimension any candidate reached, with the values it removed there. */
   lastRules(): string[] {
-    const all = [...this.rules];
-    const named = all.slice(0, NAMED_RULES);
-    if (all.length > NAMED_RULES) named.push(`${all.length - NAMED_RULES} more like these`);
-    return named;
+    return [...this.rules].map(([rule, values]) => {
+      const listed = [...values].slice(0, NAMED_VALUES);
+      const more = values.size > NAMED_VALUES ? `, and ${values.size - NAMED_VALUES} more` : '';
+      return `${rule} (not ${listed.join(', ')}${more})`;
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { moeOf, validateModel, type ModelShape } from './model.js';
-import { contextParallelDegree, expertParallelDegree, microbatchesPerStep, type Job } from './plan.js';
+import { scheduleEntry, scheduleProblem } from './schedule-rules.js';
+import { contextParallelDegree, expertParallelDegree, expertTensorDegree, microbatchesPerStep, type Job } from './plan.js';
 
 const positiveInteger = (what: string, value: number): void => {
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`${what} must be a positive integer, got ${value}`);
@@ -27,20 +28,55 @@ function validateContextAndExperts(job: Job): void {
     }
   }
   const moe = moeOf(model);
-  if (ep > 1) {
-    if (moe === undefined) throw new UsageError(`ep ${ep} needs a mixture-of-experts model (model.experts); use ep 1 for a dense model`);
-    if (moe.experts % ep !== 0) throw new UsageError(`ep ${ep} must divide the ${moe.experts} experts`);
-    if ((parallel.dp * cp) % ep !== 0) {
-      throw new UsageError(`ep ${ep} must divide dp × cp = ${parallel.dp * cp}: expert parallelism splits the experts over data- and context-parallel ranks`);
+  const etp = expertTensorDegree(parallel);
+  if (moe === undefined) {
+    if (ep > 1) throw new UsageError(`ep ${ep} needs a mixture-of-experts model (model.experts); use ep 1 for a dense model`);
+    if (parallel.etp !== undefined && parallel.etp !== parallel.tp) {
+      throw new UsageError(`etp ${parallel.etp} needs a mixture-of-experts model (model.experts); leave etp out for a dense model`);
     }
-    if (parallel.tp > 1 && !parallel.sequenceParallel) {
-      throw new UsageError('expert parallelism with tp > 1 needs sequence parallelism (sequenceParallel: true), as in Megatron-LM');
-    }
+    return;
+  }
+  if (moe.experts % ep !== 0) throw new UsageError(`ep ${ep} must divide the ${moe.experts} experts`);
+  if (moe.moeFfnHidden % etp !== 0) throw new UsageError(`etp ${etp} must divide the expert FFN width (${moe.moeFfnHidden})`);
+  const stage = parallel.tp * cp * parallel.dp;
+  if (stage % (ep * etp) !== 0) {
+    throw new UsageError(
+      etp === parallel.tp
+        ? `ep ${ep} must divide dp × cp = ${parallel.dp * cp}: expert parallelism splits the experts over data- and context-parallel ranks`
+        : `ep × etp = ${ep * etp} must divide the ${stage} GPUs of a pipeline stage (tp × cp × dp)`,
+    );
+  }
+  if (parallel.tp > 1 && !parallel.sequenceParallel && (ep > 1 || etp !== parallel.tp)) {
+    throw new UsageError('expert parallelism with tp > 1 needs sequence parallelism (sequenceParallel: true), as in Megatron-LM');
   }
 }
 
 /** Models already checked: the search estimates one model thousands of times. */
 const validModels = new WeakSet<ModelShape>();
+
+/** On a cluster of GPU groups: every pipeline rank in a group, each group's GPUs used by its stages exactly. */
+function validateStageGroups(job: Job): void {
+  const { cluster, parallel } = job;
+  const groups = parallel.stageGroups;
+  if (cluster === undefined) {
+    if (groups !== undefined) throw new UsageError('parallel.stageGroups places stages on GPU groups; give the cluster as groups');
+    return;
+  }
+  if (groups === undefined) throw new UsageError('a plan on a cluster of GPU groups needs parallel.stageGroups: the group of each pipeline rank');
+  if (groups.length !== parallel.pp || groups.some((g) => !Number.isInteger(g) || g < 0 || g >= cluster.groups.length)) {
+    throw new UsageError(`parallel.stageGroups must list ${parallel.pp} group indices from 0 to ${cluster.groups.length - 1}, one per pipeline rank`);
+  }
+  const stage = parallel.tp * contextParallelDegree(parallel) * parallel.dp;
+  cluster.groups.forEach((group, index) => {
+    const used = groups.filter((g) => g === index).length * stage;
+    if (used !== group.gpus) {
+      throw new UsageError(
+        `group '${group.name}' has ${group.gpus} GPUs but its ${used / stage} stages of tp × cp × dp = ${stage} use ${used}; ` +
+          'tensor- and data-parallel groups stay inside a group, so each group must hold whole stages',
+      );
+    }
+  });
+}
 
 /** Checks that a job can run as described; each UsageError says what is wrong and what would be right. */
 export function validateJob(job: Job): void {
@@ -52,6 +88,7 @@ export function validateJob(job: Job): void {
   }
   if (parallel.cp !== undefined) positiveInteger('parallel.cp', parallel.cp);
   if (parallel.ep !== undefined) positiveInteger('parallel.ep', parallel.ep);
+  if (parallel.etp !== undefined) positiveInteger('parallel.etp', parallel.etp);
   const { tp, pp, dp } = parallel;
   const cp = contextParallelDegree(parallel);
   if (tp * pp * cp * dp !== job.gpus) {
@@ -78,29 +115,26 @@ export function validateJob(job: Job): void {
     throw new UsageError(`pp ${pp} cannot split ${model.layers} layers with at least one layer per rank; use a smaller pp`);
   }
   validateContextAndExperts(job);
+  validateStageGroups(job);
   const sequencesPerPipeline = parallel.microBatchSize * dp;
   if (parallel.globalBatchSize % sequencesPerPipeline !== 0) {
     throw new UsageError(
       `global batch ${parallel.globalBatchSize} must be a multiple of micro-batch × dp = ${parallel.microBatchSize} × ${dp} = ${sequencesPerPipeline}`,
     );
   }
-  const v = parallel.virtualStages;
-  if (parallel.schedule === 'interleaved-1f1b') {
-    if (v < 2) throw new UsageError('interleaved-1f1b needs virtualStages ≥ 2; use 1f1b for one chunk per rank');
-    const m = microbatchesPerStep(parallel);
-    if (m % pp !== 0) {
-      throw new UsageError(`interleaved-1f1b needs micro-batches per step (${m}) to be a multiple of pp (${pp})`);
-    }
-  } else if (parallel.schedule === 'zb-v') {
-    if (v !== 2) throw new UsageError('zb-v places exactly 2 chunks per rank; set virtualStages to 2');
-  } else if (v !== 1) {
-    throw new UsageError(`schedule ${parallel.schedule} runs one chunk per rank; set virtualStages to 1 or use interleaved-1f1b`);
-  }
-  if (parallel.schedule === 'zb-v' && model.layers % (pp * v) !== 0) {
-    throw new UsageError(`${model.layers} layers do not split into pp × virtualStages = ${pp * v} equal chunks`);
-  }
-  if (v > 1 && pp * v > model.layers) {
-    throw new UsageError(`pp × virtualStages = ${pp * v} chunks exceed the ${model.layers} layers; use fewer virtual stages`);
-  }
+  // The schedule's own rules, from the catalogue. An explicit split may count the embedding and output layer as a
+  // chunk's work (Qi et al. 2024 give the first and last rank one layer fewer), so only the default split needs whole chunks.
+  const problem = scheduleProblem(scheduleEntry(parallel.schedule), {
+    pp, microbatches: microbatchesPerStep(parallel), chunks: parallel.virtualStages, layers: model.layers,
+    explicitSplit: parallel.layersPerStage !== undefined,
+  });
+  if (problem !== undefined) throw new UsageError(`${problem.rule}: ${problem.value}`);
   if (![0, 1, 2, 3].includes(parallel.zero)) throw new UsageError(`parallel.zero must be 0, 1, 2 or 3, got ${parallel.zero}`);
+  const offload = parallel.offload ?? 'none';
+  if (offload === 'optimizer-and-parameters' && parallel.zero !== 3) {
+    throw new UsageError(`offloading the parameters shards them first: it needs ZeRO-3 (zero: 3), got ZeRO-${parallel.zero}`);
+  }
+  if (offload !== 'none' && parallel.optimizer === 'adam-8bit') {
+    throw new UsageError('an offloaded optimizer runs fp32 Adam on the CPU (DeepSpeed CPU-Adam); use optimizer "adam" with offload, or 8-bit Adam on the GPU');
+  }
 }

@@ -28,6 +28,7 @@ export const trainSchema = z
     seed: wholeNumber('--seed', 0),
     untied: z.boolean(),
     stages: wholeNumber('--stages', 1),
+    replicas: wholeNumber('--replicas', 1),
     schedule: z.string(),
     chunks: wholeNumber('--chunks', 1).optional(),
     partition: z.string().optional(),
@@ -53,8 +54,8 @@ export function largestDivisorAtMost(value: number, limit: number): number {
 }
 
 /**
- * The flags that must fit together: heads divide the width, micro-batches the batch. A resumed run checks them
- * once its checkpoint has supplied what was left out (resume-flags.ts), so they are not checked here then.
+ * The flags that must fit together: heads divide the width, micro-batches times replicas the batch. A resumed run
+ * checks them once its checkpoint has supplied what was left out (resume-flags.ts), so they are not checked here then.
  */
 export function checkTrainCombination(options: TrainOptions): void {
   if (options.embd % options.heads !== 0) {
@@ -62,6 +63,10 @@ export function checkTrainCombination(options: TrainOptions): void {
   }
   if (options.batchSize % options.microbatches !== 0) {
     throw new UsageError(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches}: use a batch size that is a multiple of ${options.microbatches}`);
+  }
+  const parts = options.microbatches * options.replicas;
+  if (options.batchSize % parts !== 0) {
+    throw new UsageError(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches} × --replicas ${options.replicas} = ${parts}: each replica takes 1/${options.replicas} of the batch in ${options.microbatches} micro-batches; use a multiple of ${parts}`);
   }
 }
 

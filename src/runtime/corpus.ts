@@ -1,7 +1,7 @@
 /** Training data as the run sees it: seeded training batches and a fixed validation set. */
 import { sampleBatch, validationBatches } from '../data/batches.js';
 import type { TrainingData } from '../data/training-data.js';
-import type { Corpus } from './train.js';
+import type { Corpus } from './pipeline-training.js';
 
 /** Validation batches per run: enough windows for a stable loss, few enough to keep the end of a run short. */
 const validationBatchCount = 4;

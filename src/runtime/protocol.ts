@@ -2,11 +2,12 @@
  * The messages between the driver and the ranks, and the tensors between ranks. Nothing here says how they
  * travel: worker threads post them, TCP encodes them as frames (wire.ts), a browser posts them to Web Workers.
  */
-import type { Action, ActionKind } from '../schedule/types.js';
+import type { ActionKind, LoweredAction } from '../schedule/types.js';
 import type { GPTConfig } from '../nn/index.js';
 import type { KernelRequest } from '../tensor/index.js';
 import type { Fault } from './fault.js';
 import type { Payload } from './mailbox.js';
+import type { Topology } from './topology.js';
 
 /** A stage this rank owns: its index and its unit range [first, last). */
 export interface StageUnits {
@@ -24,14 +25,20 @@ export interface RankSetup {
   readonly microbatches: number;
   readonly recompute: boolean;
   readonly weightDecay: number;
-  /** Stage count of the whole pipeline and which rank owns each stage. */
+  /** Stage count of the whole pipeline and which pipeline rank owns each stage. */
   readonly placement: readonly number[];
+  /** Pipeline ranks per replica and replicas: where every global rank sits (topology.ts). */
+  readonly topology: Topology;
   /** The stages this rank owns, in stage order. */
   readonly stages: readonly StageUnits[];
-  /** This rank's action list, exactly as the schedule engine generated it. */
-  readonly order: readonly Action[];
-  /** Micro-batches of one evaluation pass (the validation set cut into micro-batches of this size). */
+  /** This rank's lowered action list for a training step, exactly as the schedule engine lowered it. */
+  readonly order: readonly LoweredAction[];
+  /** This rank's lowered list for one evaluation pass (forward only). */
+  readonly evaluationOrder: readonly LoweredAction[];
+  /** Micro-batches of one evaluation pass on each replica. */
   readonly evaluationMicrobatches: number;
+  /** dLoss of one micro-batch on the last stage: 1 / (micro-batches × replicas), so gradients sum to the batch mean. */
+  readonly lossScale: number;
   /** Milliseconds to wait awake (busy-polling) for an awaited peer message before sleeping (0: sleep at once). */
   readonly pollMs: number;
   readonly fault?: Fault;
@@ -47,7 +54,7 @@ export interface LinkLimits {
   readonly attachments: number;
 }
 
-export function linkLimits(setup: Pick<RankSetup, 'config' | 'microbatchSize' | 'seqLen' | 'microbatches' | 'evaluationMicrobatches'>): LinkLimits {
+export function linkLimits(setup: Pick<RankSetup, 'config' | 'microbatchSize' | 'seqLen' | 'microbatches' | 'evaluationMicrobatches' | 'topology'>): LinkLimits {
   const { vocabSize: V, blockSize, embd: C, layers: L, tied } = setup.config;
   const tokens = setup.microbatchSize * setup.seqLen;
   const largestParameter = Math.max(V * C, blockSize * C, 4 * C * C);
@@ -55,22 +62,19 @@ export function linkLimits(setup: Pick<RankSetup, 'config' | 'microbatchSize' | 
   // every tensor of a block, of the embedding and of the head, each with two moments
   const parameterTensors = 12 * L + 6;
   return {
-    tensorBytes: 4 * Math.max(tokens * C, V * C, modelParameters),
+    // a reduced slice is a stage's gradients over the replicas; a stage holds at most the whole model
+    tensorBytes: 4 * Math.max(tokens * C, V * C, Math.ceil(modelParameters / setup.topology.replicas)),
     attachmentBytes: 4 * Math.max(largestParameter, tokens),
     attachments: 3 * parameterTensors + 2 * Math.max(setup.microbatches, setup.evaluationMicrobatches) + 8,
   };
 }
 
-/** One measured action; start and end in epoch seconds on the rank's own clock (the driver aligns clocks). */
-export interface MeasuredAction {
-  readonly kind: ActionKind;
-  readonly stage: number;
-  readonly microbatch: number;
-  readonly start: number;
-  readonly end: number;
-  /** Seconds of that action spent copying and posting messages. */
-  readonly commSeconds: number;
-}
+/**
+ * One measured action of the lowered list; start and end in epoch seconds on the rank's own clock (the driver
+ * moves them onto its own). A receive is the instant its message is taken (waiting for it is idle time); a
+ * send spans handing the message to the transport; a REDUCE_GRAD spans its collective, which overlaps compute.
+ */
+export type MeasuredAction = LoweredAction & { readonly start: number; readonly end: number };
 
 export interface NamedTensor {
   readonly name: string;
@@ -88,8 +92,11 @@ export interface Progress {
   /** 'start-up' before the first step, then the training step, or the evaluation after the last. */
   readonly phase: 'start-up' | 'step' | 'evaluation';
   readonly step: number;
-  /** The action under way (or awaited); absent between actions. */
-  readonly action?: { readonly kind: ActionKind; readonly stage: number; readonly microbatch: number };
+  /**
+   * The compute under way, or the one whose input is awaited; RECV_TIED and REDUCE_GRAD while the rank waits for
+   * the tied gradient or the reduction; absent between actions.
+   */
+  readonly action?: { readonly kind: ActionKind | 'RECV_TIED' | 'REDUCE_GRAD'; readonly stage: number; readonly microbatch?: number };
   /** True while the action waits for its input from a peer (idle time, not work). */
   readonly waiting: boolean;
   /** Actions finished since the rank started: a rank whose count stands still makes no progress. */
@@ -103,6 +110,8 @@ export function describeProgress(progress: Progress): string {
   const phase = progress.phase === 'step' ? `step ${progress.step}` : progress.phase;
   if (progress.action === undefined) return progress.phase === 'start-up' ? phase : `${phase}, between actions`;
   const { kind, stage, microbatch } = progress.action;
+  if (kind === 'RECV_TIED') return `${phase}, stage ${stage}, waiting for the tied embedding's gradient from the other end`;
+  if (kind === 'REDUCE_GRAD') return `${phase}, stage ${stage}, waiting for its gradients' reduction across replicas`;
   const action = `${kind} micro-batch ${microbatch}`;
   return progress.waiting ? `${phase}, stage ${stage}, waiting for the input of ${action}` : `${phase}, stage ${stage}, ${action}`;
 }

@@ -89,7 +89,7 @@ export class RankPool {
     }
     this.waiters[rank] = undefined;
     if (message.type === waiter.type) waiter.resolve(message);
-    else this.fail({ rank, where: this.where(rank), message: `replied '${message.type}' where '${waiter.type}' was due` });
+    else waiter.reject(this.fail({ rank, where: this.where(rank), message: `replied '${message.type}' where '${waiter.type}' was due` }));
   }
 
   send(rank: number, message: Parameters<RankLinks['send']>[1]): void {
@@ -130,7 +130,8 @@ export class RankPool {
       const stall = this.watchdog.check(Date.now());
       if (stall) this.fail(stall);
     }, 250);
-    this.timer.unref?.();
+    // On Node the watch must not keep the process alive; a browser's timer is a number with nothing to unref.
+    (this.timer as { unref?(): void }).unref?.();
   }
 
   private fail(failure: RankFailure): RankFailedError {

@@ -1,8 +1,9 @@
 /**
  * One rank: owns its stages' layers, parameters, gradients and optimizer state, and executes exactly the
- * action list the schedule engine generated for it. It talks to its peers and to the driver only through
- * a Transport, and imports no `node:` module, so the same loop runs in a worker thread, in a process of its
- * own on any host, or in a browser's Web Worker.
+ * lowered action list the schedule engine made for it: compute, sends and receives of activations and
+ * gradients, the tied embedding's exchange, the data-parallel reduction. It keeps no communication rule of
+ * its own. It talks to its peers and to the driver only through a Transport, and imports no `node:` module,
+ * so the same loop runs in a worker thread, in a process of its own on any host, or in a browser's Web Worker.
  */
 import {
   AdamW,
@@ -16,8 +17,9 @@ import {
   type ModelSegment,
   type Parameter,
 } from '../nn/index.js';
-import type { Action } from '../schedule/types.js';
+import type { Action, LoweredAction } from '../schedule/types.js';
 import { configureKernels, kernelsName } from '../tensor/index.js';
+import { chunkBounds, receivedChunk, ringAllReduce } from './collectives.js';
 import { Mailbox, mailKey } from './mailbox.js';
 import { profileUnitKinds } from './profile.js';
 import {
@@ -33,6 +35,7 @@ import {
   type RankReply,
   type RankSetup,
 } from './protocol.js';
+import { globalRank, pipelineRankOf, replicaOf } from './topology.js';
 import type { Transport } from './transport.js';
 
 /** Seconds since the epoch on this rank's clock (the driver aligns the ranks' clocks at start). */
@@ -50,31 +53,70 @@ interface Built {
   readonly parameters: Parameter[];
   readonly optimizer: AdamW;
   readonly lastStage: number;
+  readonly replica: number;
   /** Every message this rank may be sent, by mail key, with the shape it must have. */
   readonly expected: ReadonlyMap<string, readonly number[]>;
 }
 
-/** Mail keys and shapes of what a rank receives in a step and in an evaluation, from its action list. */
-function expectedMessages(setup: RankSetup, rank: number): Map<string, readonly number[]> {
-  const { microbatchSize: B, seqLen: T, config } = setup;
+/** The key a message is filed under at its receiver: a stage's input activation, a stage's output gradient, a tied end's gradient. */
+const activationKey = (stage: number, microbatch: number) => mailKey('activation', stage, microbatch);
+const gradientKey = (stage: number, microbatch: number) => mailKey('gradient', stage, microbatch);
+const tiedKey = (fromStage: number) => mailKey('tied-gradient', fromStage, 0);
+const reduceKey = (stage: number, step: number) => mailKey('reduce', stage, step);
+const payloadWords: Record<PeerMessage['payload'], string> = { activation: 'an activation', gradient: 'a gradient', 'tied-gradient': 'a tied embedding gradient', reduce: 'a slice of a reduction' };
+
+/** The stage's parameters' gradients end to end: [Σ sizes] float32, in parameter order. */
+function flatGradients(parameters: readonly Parameter[]): Float32Array {
+  const flat = new Float32Array(parameters.reduce((sum, parameter) => sum + parameter.grad.length, 0));
+  let offset = 0;
+  for (const { grad } of parameters) {
+    flat.set(grad, offset);
+    offset += grad.length;
+  }
+  return flat;
+}
+
+/** Mail keys and shapes of everything this rank receives, read off its lowered lists. */
+function expectedMessages(setup: RankSetup, replica: number, parameterCounts: ReadonlyMap<number, number>): Map<string, readonly number[]> {
+  const { microbatchSize: B, seqLen: T, config, topology } = setup;
   const lastStage = setup.placement.length - 1;
   const activation = [B, T, config.embd];
   const expected = new Map<string, readonly number[]>();
-  for (const { kind, stage, microbatch } of setup.order) {
-    if (kind === 'F' && stage > 0) expected.set(mailKey('activation', stage, microbatch), activation);
-    if ((kind === 'B' || kind === 'I') && stage < lastStage) expected.set(mailKey('gradient', stage, microbatch), activation);
+  for (const action of [...setup.order, ...setup.evaluationOrder]) {
+    const { kind, stage } = action;
+    if (kind === 'RECV_F') expected.set(activationKey(stage, action.microbatch!), activation);
+    else if (kind === 'RECV_B') expected.set(gradientKey(stage, action.microbatch!), activation);
+    else if (kind === 'RECV_TIED') expected.set(tiedKey(stage === 0 ? lastStage : 0), [config.vocabSize, config.embd]);
+    else if (kind === 'REDUCE_GRAD') {
+      const bounds = chunkBounds(parameterCounts.get(stage)!, topology.replicas);
+      for (let step = 0; step < 2 * (topology.replicas - 1); step++) {
+        const chunk = receivedChunk(replica, topology.replicas, step);
+        expected.set(reduceKey(stage, step), [bounds[chunk + 1]! - bounds[chunk]!]);
+      }
+    }
   }
-  for (const { stage } of setup.stages) {
-    for (let microbatch = 0; stage > 0 && microbatch < setup.evaluationMicrobatches; microbatch++) expected.set(mailKey('activation', stage, microbatch), activation);
-  }
-  const ends = [setup.placement[0]!, setup.placement[lastStage]!];
-  if (config.tied && ends[0] !== ends[1] && ends.includes(rank)) expected.set(mailKey('tied-gradient', 0, 0), [config.vocabSize, config.embd]);
   return expected;
+}
+
+/** What a step (or an evaluation pass) of the lowered list produced. */
+interface ListOutcome {
+  readonly losses: number[];
+  readonly actions: MeasuredAction[];
+  readonly peakActivations: number;
+  readonly peakActivationBytes: number;
 }
 
 export class Rank {
   private built: Built | undefined;
   private readonly mailbox = new Mailbox();
+  /** Inputs a compute action will consume: received (RECV_*) or handed over in memory by a stage on this rank. */
+  private readonly ready = new Map<string, Float32Array>();
+  /** Outputs waiting for their SEND_*: the copy out of kernel memory, which the transport may then own. */
+  private readonly outbox = new Map<string, Float32Array>();
+  /** Per stage, its reduction across replicas (issued by REDUCE_GRAD, awaited by what needs its result). */
+  private readonly reductions = new Map<number, Promise<void>>();
+  /** Reductions run one after another, as on one collective stream. */
+  private collective: Promise<void> = Promise.resolve();
   private progress: Progress = startUp;
   private faultFired = false;
   private step = 0;
@@ -82,6 +124,8 @@ export class Rank {
   /** One command at a time, in arrival order: a step must finish before the optimizer applies it. */
   private queue: Promise<void> = Promise.resolve();
   private readonly heartbeat: ReturnType<typeof setInterval>;
+  /** What this rank reported when it failed: "failed at step 2, stage 1, B micro-batch 0: …". */
+  failure: string | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -108,11 +152,13 @@ export class Rank {
       this.close();
       return;
     }
-    this.queue = this.queue.then(async () => {
-      if (this.closed) return;
-      const reply = await this.handle(message);
-      if (!this.closed) this.transport.reply(reply);
-    }).catch((error: unknown) => this.fail(error));
+    this.queue = this.queue
+      .then(async () => {
+        if (this.closed) return;
+        const reply = await this.handle(message);
+        if (!this.closed) this.transport.reply(reply);
+      })
+      .catch((error: unknown) => this.fail(error));
   }
 
   private async handle(message: Exclude<DriverMessage, { type: 'ping' | 'stop' }>): Promise<RankReply> {
@@ -135,8 +181,11 @@ export class Rank {
         zeroGradients(built.parameters);
         return { type: 'applied' };
       }
-      case 'evaluate':
-        return this.evaluate(message.microbatches, message.tokens, message.targets);
+      case 'evaluate': {
+        const outcome = await this.runList('evaluation', this.share().setup.evaluationOrder, message.tokens, message.targets);
+        this.checkDrained();
+        return { type: 'evaluated', losses: outcome.losses };
+      }
       case 'collect':
         return this.collect();
       case 'load':
@@ -153,13 +202,16 @@ export class Rank {
       segments.set(stage, segment);
     }
     const parameters = [...segments.values()].flatMap((segment) => [...segment.parameters]);
+    const parameterCounts = new Map([...segments].map(([stage, segment]) => [stage, segment.parameters.reduce((sum, p) => sum + p.grad.length, 0)]));
+    const replica = replicaOf(setup.topology, this.rank);
     this.built = {
       setup,
       segments,
       parameters,
       optimizer: new AdamW(parameters, { weightDecay: setup.weightDecay }),
       lastStage: setup.placement.length - 1,
-      expected: expectedMessages(setup, this.rank),
+      replica,
+      expected: expectedMessages(setup, replica, parameterCounts),
     };
     this.transport.expect?.(linkLimits(setup));
     const { microbatchSize: B, seqLen: T, recompute } = setup;
@@ -175,6 +227,12 @@ export class Rank {
     return this.built;
   }
 
+  /** The global rank that owns `stage` in this rank's replica. */
+  private owner(stage: number): number {
+    const { setup, replica } = this.share();
+    return globalRank(setup.topology, replica, setup.placement[stage]!);
+  }
+
   /** Tells the driver where this rank stands (also the heartbeat). */
   private report(progress: Progress = this.progress): void {
     this.progress = progress;
@@ -182,61 +240,177 @@ export class Rank {
   }
 
   private async trainStep(step: number, tokens?: readonly Int32Array[], targets?: readonly Int32Array[]): Promise<RankReply> {
-    const built = this.share();
     this.step = step;
-    const losses: number[] = [];
-    const actions: MeasuredAction[] = [];
-    let liveMicrobatches = 0;
-    let peakActivations = 0;
-    let peakActivationBytes = 0;
-    for (const action of built.setup.order) {
-      const { kind, stage, microbatch } = action;
-      const segment = built.segments.get(stage)!;
-      const place = { phase: 'step', step, action: { kind, stage, microbatch } } as const;
-      // Waiting for the input is idle time (bubble), not part of the action.
-      const input = kind === 'W' ? undefined : await this.receiveInput(action, place);
-      this.report({ ...place, waiting: false, finished: this.progress.finished });
-      const start = now();
-      await this.injectFault(action);
-      let commSeconds = 0;
-      if (kind === 'F') {
-        const output = segment.forward(microbatch, this.microBatch(stage, microbatch, tokens, targets), (input as Float32Array | null) ?? null);
-        if (typeof output === 'number') {
-          const loss = this.poisoned(action) ? Number.NaN : output;
-          if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
-          losses[microbatch] = loss;
-        } else {
-          if (this.poisoned(action)) output.fill(Number.NaN);
-          commSeconds = await this.send('activation', stage + 1, microbatch, output);
-        }
-        liveMicrobatches++;
-      } else if (kind === 'W') {
-        segment.backwardWeight(microbatch);
-      } else {
-        const gradient = input as Float32Array | number;
-        const gradInput = kind === 'B' ? segment.backward(microbatch, gradient) : segment.backwardInput(microbatch, gradient);
-        if (gradInput !== null) commSeconds = await this.send('gradient', stage - 1, microbatch, gradInput);
-      }
-      if (kind === 'B' || kind === 'W') liveMicrobatches--;
-      const end = now();
-      actions.push({ kind, stage, microbatch, start, end, commSeconds });
-      peakActivations = Math.max(peakActivations, liveMicrobatches);
-      peakActivationBytes = Math.max(peakActivationBytes, this.liveStashBytes());
-      this.progress = { phase: 'step', step, waiting: false, finished: this.progress.finished + 1 };
-    }
-    await this.sumTiedGradientsAcrossRanks();
-    const squareSums = [...built.segments].map(([stage, segment]) => ({ stage, sums: gradientSquareSums(segment.parameters) }));
-    const leftover = this.mailbox.pending();
-    if (leftover.length > 0) throw new Error(`messages left over after the step: ${leftover.join(', ')}`);
-    return { type: 'stepDone', losses, squareSums, actions, peakActivationBytes, peakActivations };
+    const { setup, segments, parameters } = this.share();
+    const outcome = await this.runList('step', setup.order, tokens, targets);
+    await this.collective;
+    // both copies of a tied embedding on this rank: each ends with the sum, as two ranks' exchange gives
+    sumTiedGradients(findTiedParameters(parameters));
+    this.checkDrained();
+    const squareSums = [...segments].map(([stage, segment]) => ({ stage, sums: gradientSquareSums(segment.parameters) }));
+    return { type: 'stepDone', losses: outcome.losses, squareSums, actions: outcome.actions, peakActivationBytes: outcome.peakActivationBytes, peakActivations: outcome.peakActivations };
   }
 
-  /** F: the activation from the previous stage (null on stage 0); B and I: the gradient from the next stage, or the loss scale on the last. */
-  private receiveInput({ kind, stage, microbatch }: Action, place: Omit<Progress, 'waiting' | 'finished'>): Promise<Float32Array | number | null> {
-    const { lastStage, setup } = this.share();
-    if (kind === 'F') return stage === 0 ? Promise.resolve(null) : this.receive(mailKey('activation', stage, microbatch), place);
-    if (stage === lastStage) return Promise.resolve(1 / setup.microbatches);
-    return this.receive(mailKey('gradient', stage, microbatch), place);
+  /** After a step or an evaluation nothing may be left over: the schedule and the traffic agreed. */
+  private checkDrained(): void {
+    const leftover = [...this.mailbox.pending(), ...[...this.ready.keys()].map((key) => `unused ${key}`), ...[...this.outbox.keys()].map((key) => `unsent ${key}`)];
+    this.reductions.clear();
+    if (leftover.length > 0) throw new Error(`messages left over after the ${this.progress.phase === 'evaluation' ? 'evaluation' : 'step'}: ${leftover.join(', ')}`);
+  }
+
+  /** The next compute action on the list at or after `position` that works on (stage, micro-batch): what a receive feeds. */
+  private static consumer(order: readonly LoweredAction[], position: number, stage: number, microbatch: number): Action['kind'] {
+    for (let at = position; at < order.length; at++) {
+      const action = order[at]!;
+      if (action.stage === stage && action.microbatch === microbatch && (action.kind === 'F' || action.kind === 'B' || action.kind === 'I')) return action.kind;
+    }
+    return 'F';
+  }
+
+  /** Executes one lowered list: a training step (phase 'step') or an evaluation pass. */
+  private async runList(phase: 'step' | 'evaluation', order: readonly LoweredAction[], tokens?: readonly Int32Array[], targets?: readonly Int32Array[]): Promise<ListOutcome> {
+    const built = this.share();
+    const { segments, setup, lastStage } = built;
+    const training = phase === 'step';
+    const step = this.step;
+    const losses: number[] = [];
+    const actions: MeasuredAction[] = [];
+    let live = 0;
+    let peakActivations = 0;
+    let peakActivationBytes = 0;
+    this.progress = { phase, step, waiting: false, finished: this.progress.finished };
+    for (let position = 0; position < order.length; position++) {
+      const action = order[position]!;
+      const { stage } = action;
+      const microbatch = action.microbatch ?? 0;
+      switch (action.kind) {
+        case 'RECV_F':
+        case 'RECV_B': {
+          const key = action.kind === 'RECV_F' ? activationKey(stage, microbatch) : gradientKey(stage, microbatch);
+          const consumer = action.kind === 'RECV_F' ? 'F' : Rank.consumer(order, position, stage, microbatch);
+          this.ready.set(key, await this.receive(key, { phase, step, action: { kind: consumer, stage, microbatch } }));
+          const taken = now();
+          actions.push({ ...action, start: taken, end: taken });
+          break;
+        }
+        case 'SEND_F':
+        case 'SEND_B': {
+          const forward = action.kind === 'SEND_F';
+          const to = forward ? stage + 1 : stage - 1;
+          const key = forward ? activationKey(to, microbatch) : gradientKey(to, microbatch);
+          const data = this.take(this.outbox, key, action);
+          const start = now();
+          await this.transport.send(this.owner(to), { payload: forward ? 'activation' : 'gradient', stage: to, microbatch, shape: [setup.microbatchSize, setup.seqLen, setup.config.embd], data });
+          actions.push({ ...action, start, end: now() });
+          break;
+        }
+        case 'REDUCE_GRAD': {
+          const start = now();
+          const reduction = this.collective.then(() => this.reduce(stage));
+          this.collective = reduction;
+          this.reductions.set(stage, reduction);
+          const record = { ...action, start, end: start };
+          actions.push(record);
+          void reduction.then(() => (record.end = now()), () => undefined);
+          break;
+        }
+        case 'SEND_TIED': {
+          await this.reduced(stage, phase, step);
+          const copy = this.tiedCopy(stage);
+          const start = now();
+          await this.transport.send(this.owner(stage === 0 ? lastStage : 0), { payload: 'tied-gradient', stage, microbatch: 0, shape: copy.shape, data: copy.grad.slice() });
+          actions.push({ ...action, start, end: now() });
+          break;
+        }
+        case 'RECV_TIED': {
+          const remote = await this.receive(tiedKey(stage === 0 ? lastStage : 0), { phase, step, action: { kind: 'RECV_TIED', stage } });
+          await this.reduced(stage, phase, step);
+          const start = now();
+          addTiedGradient(this.tiedCopy(stage).grad, remote);
+          actions.push({ ...action, start, end: now() });
+          break;
+        }
+        default: {
+          const compute = action as Action;
+          const segment = segments.get(stage)!;
+          this.report({ phase, step, action: { kind: compute.kind, stage, microbatch }, waiting: false, finished: this.progress.finished });
+          const start = now();
+          await this.injectFault(compute);
+          if (compute.kind === 'F') {
+            const input = stage === 0 ? null : this.take(this.ready, activationKey(stage, microbatch), compute);
+            const output = segment.forward(training ? microbatch : null, this.microBatch(stage, microbatch, tokens, targets), input);
+            if (typeof output === 'number') {
+              const loss = this.poisoned(compute) ? Number.NaN : output;
+              if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
+              losses[microbatch] = loss;
+            } else {
+              if (this.poisoned(compute)) output.fill(Number.NaN);
+              this.handOn(activationKey(stage + 1, microbatch), stage + 1, output);
+            }
+            if (training) live++;
+          } else if (compute.kind === 'W') {
+            segment.backwardWeight(microbatch);
+          } else {
+            const gradient = stage === lastStage ? setup.lossScale : this.take(this.ready, gradientKey(stage, microbatch), compute);
+            const gradInput = compute.kind === 'B' ? segment.backward(microbatch, gradient) : segment.backwardInput(microbatch, gradient);
+            if (gradInput !== null) this.handOn(gradientKey(stage - 1, microbatch), stage - 1, gradInput);
+          }
+          if (compute.kind === 'B' || compute.kind === 'W') live--;
+          actions.push({ ...compute, start, end: now() });
+          peakActivations = Math.max(peakActivations, live);
+          peakActivationBytes = Math.max(peakActivationBytes, this.liveStashBytes());
+          this.progress = { phase, step, waiting: false, finished: this.progress.finished + 1 };
+        }
+      }
+    }
+    return { losses, actions, peakActivations, peakActivationBytes };
+  }
+
+  /** A compute output leaves kernel memory as a copy: for a stage on this rank directly, else for its SEND. */
+  private handOn(key: string, toStage: number, output: Float32Array): void {
+    const copy = output.slice();
+    if (this.owner(toStage) === this.rank) this.ready.set(key, copy);
+    else this.outbox.set(key, copy);
+  }
+
+  private take(from: Map<string, Float32Array>, key: string, action: LoweredAction): Float32Array {
+    const data = from.get(key);
+    if (data === undefined) throw new Error(`${action.stage}${action.kind}${action.microbatch ?? ''} has no ${key}: the lowered list and the computation disagree`);
+    from.delete(key);
+    return data;
+  }
+
+  /** Waits (reporting so) until stage's reduction across replicas, if it has one this step, is complete. */
+  private async reduced(stage: number, phase: Progress['phase'], step: number): Promise<void> {
+    const reduction = this.reductions.get(stage);
+    if (reduction === undefined) return;
+    this.report({ phase, step, action: { kind: 'REDUCE_GRAD', stage }, waiting: true, finished: this.progress.finished });
+    await reduction;
+  }
+
+  /** Ring all-reduce of one stage's gradients with the ranks that own it in the other replicas. */
+  private async reduce(stage: number): Promise<void> {
+    const { segments, setup, replica } = this.share();
+    const { topology } = setup;
+    const parameters = segments.get(stage)!.parameters;
+    const flat = flatGradients(parameters);
+    const pipelineRank = pipelineRankOf(topology, this.rank);
+    const next = globalRank(topology, (replica + 1) % topology.replicas, pipelineRank);
+    const place = { phase: this.progress.phase, step: this.step, action: { kind: 'REDUCE_GRAD', stage } } as const;
+    await ringAllReduce(flat, replica, topology.replicas, {
+      send: (ringStep, chunk) => this.transport.send(next, { payload: 'reduce', stage, microbatch: ringStep, shape: [chunk.length], data: chunk }),
+      receive: (ringStep) => this.receive(reduceKey(stage, ringStep), place),
+    });
+    let offset = 0;
+    for (const { grad } of parameters) {
+      grad.set(flat.subarray(offset, offset + grad.length));
+      offset += grad.length;
+    }
+  }
+
+  /** The tied embedding's copy on `stage` (the first stage's wte.weight, or the head's). */
+  private tiedCopy(stage: number): Parameter {
+    return this.share().segments.get(stage)!.parameters.find((parameter) => parameter.name === 'wte.weight')!;
   }
 
   /** A peer's message goes to the mailbox if this rank expects it, has not got it yet, and it has the expected shape; else the peer is dropped. */
@@ -245,9 +419,10 @@ export class Rank {
     const shape = this.built?.expected.get(key);
     const size = shape?.reduce((product, length) => product * length, 1);
     let refusal: string | undefined;
-    if (shape === undefined) refusal = `a ${message.payload} for stage ${message.stage}, micro-batch ${message.microbatch}, which rank ${this.rank} never receives`;
+    const what = payloadWords[message.payload] ?? `a ${String(message.payload)}`;
+    if (shape === undefined) refusal = `${what} for stage ${message.stage}, micro-batch ${message.microbatch}, which rank ${this.rank} never receives`;
     else if (message.shape.join(',') !== shape.join(',') || message.data.length !== size) {
-      refusal = `a ${message.payload} of shape [${message.shape.join(', ')}] (${message.data.length} values) where [${shape.join(', ')}] was expected`;
+      refusal = `${what} of shape [${message.shape.join(', ')}] (${message.data.length} values) where [${shape.join(', ')}] was expected`;
     } else if (this.mailbox.has(key)) refusal = `${key} twice`;
     if (refusal === undefined) this.mailbox.deliver(key, message.data);
     else this.transport.drop(peer, `rank ${peer} sent ${refusal}`);
@@ -274,59 +449,10 @@ export class Rank {
     };
   }
 
-  /** Hands a copy of `data` to the rank that owns `stage` (the receiver owns the copy); returns the seconds it took. */
-  private async send(payload: PeerMessage['payload'], stage: number, microbatch: number, data: Float32Array): Promise<number> {
-    const start = now();
-    const copy = data.slice();
-    const { setup } = this.share();
-    const owner = setup.placement[stage]!;
-    if (owner === this.rank) this.mailbox.deliver(mailKey(payload, stage, microbatch), copy);
-    else await this.transport.send(owner, { payload, stage, microbatch, shape: [setup.microbatchSize, setup.seqLen, setup.config.embd], data: copy });
-    return now() - start;
-  }
-
   private liveStashBytes(): number {
     let total = 0;
     for (const segment of this.share().segments.values()) total += segment.liveStashBytes();
     return total;
-  }
-
-  /** Both copies of a tied embedding end the step holding embedding's + head's gradient (Megatron's embedding all-reduce). */
-  private async sumTiedGradientsAcrossRanks(): Promise<void> {
-    const { parameters, setup, lastStage } = this.share();
-    const local = findTiedParameters(parameters);
-    if (local.length > 0) {
-      sumTiedGradients(local);
-      return;
-    }
-    if (!setup.config.tied) return;
-    const first = setup.placement[0]!;
-    const last = setup.placement[lastStage]!;
-    const isFirst = this.rank === first;
-    if (!isFirst && this.rank !== last) return;
-    const copy = parameters.find((parameter) => parameter.name === 'wte.weight')!;
-    const peer = isFirst ? last : first;
-    await this.transport.send(peer, { payload: 'tied-gradient', stage: 0, microbatch: 0, shape: copy.shape, data: copy.grad.slice() });
-    const remote = await this.receive(mailKey('tied-gradient', 0, 0), { phase: 'step', step: this.step });
-    addTiedGradient(copy.grad, remote);
-  }
-
-  /** Forward only, every micro-batch through every owned stage in turn; keeps no stash. */
-  private async evaluate(microbatches: number, tokens?: readonly Int32Array[], targets?: readonly Int32Array[]): Promise<RankReply> {
-    const { segments } = this.share();
-    const losses: number[] = [];
-    for (let microbatch = 0; microbatch < microbatches; microbatch++) {
-      for (const [stage, segment] of segments) {
-        const place = { phase: 'evaluation', step: this.step, action: { kind: 'F', stage, microbatch } } as const;
-        const input = stage === 0 ? null : await this.receive(mailKey('activation', stage, microbatch), place);
-        this.report({ ...place, waiting: false, finished: this.progress.finished });
-        const output = segment.forward(null, this.microBatch(stage, microbatch, tokens, targets), input);
-        if (typeof output === 'number') losses.push(output);
-        else await this.send('activation', stage + 1, microbatch, output);
-        this.progress = { phase: 'evaluation', step: this.step, waiting: false, finished: this.progress.finished + 1 };
-      }
-    }
-    return { type: 'evaluated', losses };
   }
 
   private collect(): RankReply {
@@ -358,6 +484,7 @@ export class Rank {
     return (
       fault !== undefined &&
       !this.faultFired &&
+      this.progress.phase === 'step' &&
       fault.rank === this.rank &&
       fault.step === this.step &&
       fault.action === kind &&
@@ -380,9 +507,6 @@ export class Rank {
     this.faultFired = true;
     return true;
   }
-
-  /** What this rank reported when it failed: "failed at step 2, stage 1, B micro-batch 0: …". */
-  failure: string | undefined;
 
   private fail(error: unknown): void {
     if (this.closed) return;
@@ -411,3 +535,4 @@ export class Rank {
     this.transport.close();
   }
 }
+

@@ -71,7 +71,8 @@ const i32 = z.instanceof(Int32Array);
 const namedTensor = z.object({ name: z.string(), data: f32 });
 const namedMoments = z.object({ name: z.string(), m: f32, v: f32 });
 const actionKind = z.enum(['F', 'B', 'I', 'W']);
-const action = z.object({ kind: actionKind, stage: whole, microbatch: whole });
+const commKind = z.enum(['SEND_F', 'RECV_F', 'SEND_B', 'RECV_B', 'SEND_TIED', 'RECV_TIED', 'REDUCE_GRAD']);
+const loweredAction = z.union([z.object({ kind: actionKind, stage: whole, microbatch: whole }), z.object({ kind: commKind, stage: whole, microbatch: whole.optional() })]);
 const config = z.object({ vocabSize: whole, blockSize: whole, layers: whole, embd: whole, heads: whole, tied: z.boolean() });
 const fault = z.object({ rank: whole, step: whole, action: actionKind, microbatch: whole.optional(), mode: z.enum(['throw', 'exit', 'nan', 'hang']) });
 
@@ -84,9 +85,12 @@ const setup = z.object({
   recompute: z.boolean(),
   weightDecay: real,
   placement: z.array(whole),
+  topology: z.object({ pipelineRanks: whole, replicas: whole }),
   stages: z.array(z.object({ stage: whole, units: z.tuple([whole, whole]) })),
-  order: z.array(action),
+  order: z.array(loweredAction),
+  evaluationOrder: z.array(loweredAction),
   evaluationMicrobatches: whole,
+  lossScale: real,
   pollMs: real,
   fault: fault.optional(),
 });
@@ -105,8 +109,9 @@ const driverMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stop'), failedRank: whole.optional() }),
 ]);
 
-const progress = z.object({ phase: z.enum(['start-up', 'step', 'evaluation']), step: whole, action: action.optional(), waiting: z.boolean(), finished: whole });
-const measuredAction = z.object({ kind: actionKind, stage: whole, microbatch: whole, start: real, end: real, commSeconds: real });
+const progressAction = z.object({ kind: z.union([actionKind, z.literal('RECV_TIED'), z.literal('REDUCE_GRAD')]), stage: whole, microbatch: whole.optional() });
+const progress = z.object({ phase: z.enum(['start-up', 'step', 'evaluation']), step: whole, action: progressAction.optional(), waiting: z.boolean(), finished: whole });
+const measuredAction = z.intersection(loweredAction, z.object({ start: real, end: real }));
 
 const rankReply = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pong'), sentAt: real, receivedAt: real, repliedAt: real }),

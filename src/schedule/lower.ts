@@ -77,12 +77,12 @@ export function lowerIndexed(schedule: Schedule, index: ScheduleIndex, options: 
     const pairs = new Set(schedule.overlaps?.[rank] ?? []);
     for (let position = 0; position < actions.length; position++) {
       // An overlapped pair runs as one: both inputs first, both outputs after.
-      const group = pairs.has(position) ? [position, position + 1] : [position];
-      for (const at of group) receive(actions[at]!);
-      for (const at of group) lowered.push(actions[at]!);
-      for (const at of group) send(actions[at]!);
-      for (const at of group) finishStage(actions[at]!, at);
-      position = group[group.length - 1]!;
+      const last = pairs.has(position) ? position + 1 : position;
+      for (let at = position; at <= last; at++) receive(actions[at]!);
+      for (let at = position; at <= last; at++) lowered.push(actions[at]!);
+      for (let at = position; at <= last; at++) send(actions[at]!);
+      for (let at = position; at <= last; at++) finishStage(actions[at]!, at);
+      position = last;
     }
     if (tied) {
       for (const end of [0, lastStage]) if (placement[end] === rank) lowered.push(commAction('RECV_TIED', end));

@@ -23,6 +23,11 @@ export interface Theory {
   readonly bubble: number | undefined;
   /** [ranks] the peak stash the formula gives, or undefined where its conditions do not hold. */
   readonly peak: readonly number[] | undefined;
+  /**
+   * Where the published formula counts rank 0's idle seconds between its first and its last action (the
+   * ramp before and after is left out) instead of a fraction of the makespan: that formula and its value.
+   */
+  readonly firstRankIdle?: { readonly formula: string; readonly seconds: number | undefined };
   readonly source: string;
 }
 
@@ -34,7 +39,7 @@ const perRank = (ranks: number, value: (rank: number) => number): number[] => Ar
 /** The formulas for a built-in schedule, or undefined for a schedule with no closed form here. */
 export function scheduleTheory(name: string, sizes: TheorySizes, costs: RankDurations): Theory | undefined {
   const { ranks: p, microbatches: m, chunks: v } = sizes;
-  const { F, I, W } = costs;
+  const { F, B, I, W } = costs;
   switch (name) {
     case 'naive':
       return {
@@ -94,6 +99,31 @@ export function scheduleTheory(name: string, sizes: TheorySizes, costs: RankDura
         bubble: holds ? (p - 1) / (6 * m + p - 1) : undefined,
         peak: m >= 2 * p ? perRank(p, () => p) : undefined,
         source: 'Qi et al. 2024 (Zero Bubble), ZB-V; idle (p−1)·F/2, as the ranks start one chunk forward apart',
+      };
+    }
+    case 'zb-h2': {
+      const holds = m >= 2 * p && W <= F && W <= I;
+      return {
+        bubbleFormula: 'no closed form for the fraction',
+        peakFormula: 'min(2p−1, m)',
+        conditions: 'm ≥ 2p, W ≤ F and W ≤ I',
+        bubble: undefined,
+        peak: perRank(p, () => Math.min(2 * p - 1, m)),
+        firstRankIdle: { formula: '(p−1)(F+I−2W)', seconds: holds ? (p - 1) * (F + I - 2 * W) : undefined },
+        source: 'Qi et al. 2024 (Zero Bubble), ZB-H2, table 1',
+      };
+    }
+    case 'dualpipe-v': {
+      // The DualPipe table's chunk costs are half a rank's: (PP/2−1)(F&B + B − 3W) with PP = 2p and F&B = F + B.
+      const holds = m >= 2 * p && I === F && W <= F;
+      return {
+        bubbleFormula: 'no closed form for the fraction',
+        peakFormula: '(2p+1)/2',
+        conditions: 'm ≥ 2p, I = F and W ≤ F',
+        bubble: undefined,
+        peak: m >= 2 * p ? perRank(p, () => (2 * p + 1) / 2) : undefined,
+        firstRankIdle: { formula: '(p−1)(F+2B−3W)/2', seconds: holds ? ((p - 1) * (F + 2 * B - 3 * W)) / 2 : undefined },
+        source: 'DeepSeek-AI 2024 (DeepSeek-V3, DualPipe table), as PyTorch ScheduleDualPipeV lays it out',
       };
     }
     default:

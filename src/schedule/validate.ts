@@ -8,23 +8,39 @@
  * replicas run the same lists, so every member reaches it in the same state and it never holds up the check.
  */
 import { UsageError } from '../errors.js';
-import { actionAt, dependenciesOf } from './dependencies.js';
+import { formatAction } from './actions.js';
 import { lowerIndexed } from './lower.js';
 import { channelOf, consumerOf, indexLowered, producerOf, roleReceive, roleSend, type LoweredIndex } from './lowered-structure.js';
-import { indexSchedule, type ScheduleIndex } from './structure.js';
+import { indexSchedule, slotOf, type ScheduleIndex } from './structure.js';
 import type { LoweredSchedule, Schedule } from './types.js';
 
+/**
+ * Data flow on one rank runs forward in its list: F(s,m) after F(s-1,m), B or I(s,m) after F(s,m) and after
+ * the input gradient of (s+1,m), W(s,m) after I(s,m), whenever the producer sits on the same rank. (The last
+ * stage's backward starts from the loss its own F produced.)
+ */
 export function checkLocalOrder(schedule: Schedule, index: ScheduleIndex): void {
+  const { placement, stages } = schedule;
   schedule.order.forEach((actions, rank) => {
-    actions.forEach((a, position) => {
-      for (const dependency of dependenciesOf(schedule, index, a)) {
-        if (dependency.rank === rank && dependency.position > position) {
-          throw new UsageError(
-            `deadlock: rank ${rank} runs ${actionAt(schedule, rank, position)} (position ${position}) before ${actionAt(schedule, rank, dependency.position)} (position ${dependency.position}), whose output it waits for`,
-          );
-        }
+    const refuse = (position: number, producer: number): never => {
+      throw new UsageError(
+        `deadlock: rank ${rank} runs ${formatAction(actions[position]!)} (position ${position}) before ${formatAction(actions[producer]!)} (position ${producer}), whose output it waits for`,
+      );
+    };
+    for (let position = 0; position < actions.length; position++) {
+      const { kind, stage, microbatch } = actions[position]!;
+      let producer = -1;
+      if (kind === 'F') {
+        if (stage > 0 && placement[stage - 1] === rank) producer = index.forwardAt[slotOf(schedule, stage - 1, microbatch)]!;
+      } else if (kind === 'W') {
+        producer = index.inputGradientAt[slotOf(schedule, stage, microbatch)]!;
+      } else {
+        producer = index.forwardAt[slotOf(schedule, stage, microbatch)]!;
+        if (producer > position) refuse(position, producer);
+        if (stage < stages - 1 && placement[stage + 1] === rank) producer = index.inputGradientAt[slotOf(schedule, stage + 1, microbatch)]!;
       }
-    });
+      if (producer > position) refuse(position, producer);
+    }
   });
 }
 

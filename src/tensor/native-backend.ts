@@ -16,6 +16,7 @@ export interface NativeAddon {
   configure(threads: number, table?: string): void;
   tiles(): string[];
   tune(tile: number, mc: number, kc: number, nc: number): void;
+  tuning(): { tile: number; mc: number; kc: number; nc: number };
   fmaPeak(iterations: number): { seconds: number; wallSeconds: number; flops: number };
   gemm(out: F32, a: F32, b: F32, M: number, K: number, N: number, flags: number): void;
   fillRowsWithBias(out: F32, bias: F32, N: number, C: number): void;

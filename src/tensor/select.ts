@@ -68,7 +68,11 @@ const buildDirectory = new URL('../../../build/', import.meta.url);
 /** The addon, or why it is not there. Loaded at most once per thread. */
 let nativeLoad: { addon: NativeAddon; isa: string } | { reason: string } | undefined;
 
-function loadNative(): { addon: NativeAddon; isa: string } | { reason: string } {
+/**
+ * The addon itself and the best table this CPU runs, or why it cannot load: for bench/ (the FMA peak, GEMM
+ * tuning); kernels go through the facade.
+ */
+export function loadNative(): { addon: NativeAddon; isa: string } | { reason: string } {
   if (nativeLoad) return nativeLoad;
   const moduleApi = nodeProcess?.getBuiltinModule?.('node:module') as { createRequire(from: string): (id: string) => unknown } | undefined;
   if (!moduleApi) return (nativeLoad = { reason: 'native kernels need Node.js 20.16 or later' });

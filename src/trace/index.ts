@@ -2,4 +2,4 @@
 export { DEFAULT_GRID_WIDTH, drawTextGrid, type TextGridOptions } from './text-grid.js';
 export { drawSvg, type SvgOptions } from './svg.js';
 export { toChromeTrace } from './chrome-trace.js';
-export { activityAt, kindNames, meanBubble, percent, shortNumber } from './summary.js';
+export { activityAt, idleWithin, kindNames, meanBubble, percent, shortNumber } from './summary.js';

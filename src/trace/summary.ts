@@ -58,10 +58,25 @@ export function title(schedule: Schedule, timeline: Timeline): string {
 /** What rank `rank` computes at time `now`: the compute event it runs, idle (work still ahead) or done. */
 export function activityAt(timeline: Timeline, rank: number, now: number): ComputeEvent | 'idle' | 'done' {
   let done = true;
-  for (const event of timeline.events) {
-    if (event.rank !== rank || !isCompute(event.action)) continue;
-    if (event.start <= now && now < event.end) return event as ComputeEvent;
+  // waiting for a message is idle time, so only compute counts as activity
+  for (const event of computeEvents(timeline)) {
+    if (event.rank !== rank) continue;
+    if (event.start <= now && now < event.end) return event;
     if (event.end > now) done = false;
   }
   return done ? 'done' : 'idle';
+}
+
+/** Seconds rank `rank` is idle between the start of its first action and the end of its last. */
+export function idleWithin(timeline: Timeline, rank: number): number {
+  let first = Infinity;
+  let last = 0;
+  let busy = 0;
+  for (const event of computeEvents(timeline)) {
+    if (event.rank !== rank) continue;
+    first = Math.min(first, event.start);
+    last = Math.max(last, event.end);
+    busy += event.end - event.start;
+  }
+  return Number.isFinite(first) ? last - first - busy : 0;
 }

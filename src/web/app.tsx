@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { Playground } from './playground/playground.js';
 import { PlannerTab } from './planner/planner-tab.js';
+import { TrainTab } from './train/train-tab.js';
 import { WatchTab } from './watch/watch-tab.js';
 
 interface Tab {
@@ -14,6 +15,7 @@ interface Tab {
 const tabs: readonly Tab[] = [
   { id: 'schedules', label: 'Schedules', panel: () => <Playground /> },
   { id: 'planner', label: 'Planner', panel: () => <PlannerTab /> },
+  { id: 'train', label: 'Train', panel: () => <TrainTab /> },
   { id: 'watch', label: 'Terminal run', panel: () => <WatchTab /> },
 ];
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { additionTrainingData, textTrainingData } from '../../src/data/training-data.js';
+import { textTrainingData } from '../../src/data/text-training-data.js';
+import { additionTrainingData } from '../../src/data/training-data.js';
 import { sampleBatch, validationBatches } from '../../src/data/batches.js';
 import { UsageError } from '../../src/errors.js';
 

@@ -22,21 +22,22 @@ const config = {
 };
 
 test('plan prints a ranked table and the best plan; --json carries the estimate fields', () => {
-  const text = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--seq-len', '4096', '--top', '3');
+  // --tp and --cp keep these CLI runs short; the search itself is tested in search.test.ts.
+  const text = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--seq-len', '4096', '--top', '3', '--tp', '4,8', '--cp', '1');
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /configurations fit/);
   const rows = text.stdout.split('\n').filter((line) => /^\s*[123]\s+\d+\s+\d+\s+\d+/.test(line));
   assert.equal(rows.length, 3);
   assert.match(text.stdout, /headroom/);
 
-  const json = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--top', '2', '--json');
+  const json = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--top', '2', '--json', '--tp', '8', '--cp', '1');
   assert.equal(json.status, 0, json.stderr);
   const body = JSON.parse(json.stdout) as { plans: Record<string, unknown>[] };
   assert.equal(body.plans.length, 2);
   for (const key of ['memoryGiB', 'stepTimeS', 'tflopsPerGpu', 'mfu', 'bubbleFraction']) assert.ok(key in body.plans[0]!, key);
 
   // An export searches only what the engine runs: Megatron has no zero-bubble schedules.
-  const megatron = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--export', 'megatron');
+  const megatron = run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', '--export', 'megatron', '--tp', '8', '--cp', '1');
   assert.equal(megatron.status, 0, megatron.stderr);
   assert.match(megatron.stdout, /--tensor-model-parallel-size \d+ \\\n/);
 });
@@ -92,11 +93,13 @@ test('bad input exits 2 with one line naming the mistake', () => {
 test('a search left with nothing names the rule that removed the last candidates', () => {
   const plan = (...extra: string[]) => run('plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '512', ...extra);
   const cases: [string[], RegExp][] = [
-    [['--tp', '3'], /tp 3 must divide the 64 GPUs, the 64 heads, the 8 key\/value heads/],
-    [['--tp', '16'], /tp 16 must divide .*the 8 key\/value heads/],
-    [['--pp', '128'], /pp 128 is more pipeline stages than the 80 layers/],
-    [['--tp', '8', '--pp', '8', '--zero', '2,3'], /ZeRO-2 needs more than one data-parallel replica/],
-    [['--ep', '2'], /ep 2 needs a mixture-of-experts model; llama3-70b is dense/],
+    [['--tp', '3'], /tp must divide the 64 GPUs, the 64 heads, the 8 key\/value heads and the FFN width 28672 \(not tp 3\)/],
+    [['--tp', '16'], /tp must divide .*the 8 key\/value heads.* \(not tp 16\)/],
+    [['--pp', '128'], /pp must leave at least one of the 80 layers on every pipeline rank \(not pp 128\)/],
+    [['--tp', '8', '--pp', '8', '--zero', '2,3'], /ZeRO needs more than one data-parallel replica to shard over \(not ZeRO-2 at dp 1, ZeRO-3 at dp 1\)/],
+    [['--ep', '2'], /ep above 1 needs a mixture-of-experts model; llama3-70b is dense \(not ep 2\)/],
+    [['--tp', '4', '--pp', '8', '--cp', '1', '--global-batch', '72', '--schedule', 'interleaved-1f1b'],
+      /interleaved-1f1b needs the micro-batch count to be a multiple of pp \(not 36 micro-batches on pp 8, 18 micro-batches/],
   ];
   for (const [args, message] of cases) {
     const result = plan(...args);
@@ -136,7 +139,7 @@ test('a GPU from a hardware file can be planned on', () => {
     id: 'my-gpu', peakTflopsBf16: 500, memoryGiB: 96, memoryBandwidthGBs: 3000, intraNodeBandwidthGBs: 400,
     gpusPerNode: 4, interNodeBandwidthGBs: 50,
   });
-  const result = run('plan', '--model', 'llama3-8b', '--gpu', 'my-gpu', '--hardware', hardware, '--gpus', '8', '--global-batch', '64', '--json', '--top', '1');
+  const result = run('plan', '--model', 'llama3-8b', '--gpu', 'my-gpu', '--hardware', hardware, '--gpus', '8', '--global-batch', '64', '--json', '--top', '1', '--cp', '1');
   assert.equal(result.status, 0, result.stderr);
   const bad = writeJson('gpu-bad.json', { id: 'x', memoryGiB: 1 });
   const failure = run('plan', '--model', 'llama3-8b', '--gpu', 'x', '--hardware', bad, '--gpus', '8', '--global-batch', '8');

@@ -38,7 +38,7 @@ test('a GPU of a cp = 2 group at micro-batch 2 computes what one GPU does at mic
   // Same tokens per GPU (2·s/2 = s) and the same causal attention work (s²·2/2): the kernels are identical.
   const model = findPreset('llama3-70b');
   const device = { gpu: findGpu('h100-sxm'), peak: peakFlops(findGpu('h100-sxm'), 'bf16') };
-  const settings = { tp: 8, ep: 1, sequenceParallel: true, recompute: 'none' as const, flashAttention: true, gradientBytes: 4 };
+  const settings = { tp: 8, ep: 1, etp: 8, sequenceParallel: true, recompute: 'none' as const, flashAttention: true, gradientBytes: 4 };
   const single = layerTimes(model, device, { ...settings, microBatchSize: 1, cp: 1 });
   const pair = layerTimes(model, device, { ...settings, microBatchSize: 2, cp: 2 });
   assert.ok(Math.abs(pair.forward - single.forward) < 1e-12 && Math.abs(pair.backward - single.backward) < 1e-12);

@@ -67,6 +67,14 @@ test('estimate and explain read an existing job: a Megatron-LM script, torchtita
   assert.equal(deepspeed.status, 0, deepspeed.stderr);
   assert.match(deepspeed.stdout, /512 != 1 \* 128 \* 16/);
 
+  const config = write('c.json', JSON.stringify({ model: 'llama3-8b', cluster: { gpu: 'h100-sxm', gpus: 8 }, parallel: { tp: 2, pp: 1, microBatchSize: 1, globalBatchSize: 64, recompute: 'none' } }));
+  assert.match(run('estimate', '--config', config, '--seq-len', '2048').stdout, /global batch 64 × 2048 tokens/);
+  assert.match(run('estimate', '--config', config, '--model', hf('mistral'), '--seq-len', '4096').stdout, /^mistral-config on 8 × h100-sxm \(bf16\), global batch 64 × 4096 tokens/m);
+
+  const moePlan = run('plan', '--model', hf('mixtral'), '--gpu', 'h100-sxm', '--gpus', '64', '--global-batch', '256', '--seq-len', '4096', '--export', 'megatron');
+  assert.equal(moePlan.status, 0, moePlan.stderr);
+  assert.match(moePlan.stdout, /--num-experts 8 \\\n  --moe-router-topk 2/);
+
   const hfPlan = run('plan', '--model', hf('gpt2'), '--gpu', 'a100-40gb', '--gpus', '8', '--global-batch', '64', '--top', '1', '--json');
   assert.equal(hfPlan.status, 0, hfPlan.stderr);
 });
@@ -77,7 +85,7 @@ test('bad job sources exit 2 with one line naming the mistake', () => {
     [['estimate', '--megatron-args', '--num-layers 2', '--deepspeed', 'x.json'], /give exactly one of/],
     [['estimate', '--torchtitan-overrides', '--parallelism.tensor_parallel_degree 2', '--gpus', '8'], /does not say the model's layers; give --model/],
     [['estimate', '--megatron-args', '--num-layers two'], /--num-layers must be a positive integer/],
-    [['plan', '--model', hf('mixtral'), '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], /mixture-of-experts config .* does not model experts/],
+    [['plan', '--model', write('v3.json', JSON.stringify({ model_type: 'deepseek_v3', hidden_size: 7168, kv_lora_rank: 512 })), '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], /multi-head latent attention \(kv_lora_rank\)/],
     [['explain', '--deepspeed', join(folder, 'missing.json'), '--model', 'llama3-8b'], /missing\.json does not exist; give a DeepSpeed config/],
   ];
   for (const [args, message] of cases) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { UsageError } from '../../src/errors.js';
 import {
-  deepspeedRun, engineRefusals, engineSources, estimate, findGpu, findPreset, megatronLaunch, planForEngine, searchPlans,
+  deepspeedRun, engineRefusals, engineSources, estimate, exportFiles, findGpu, findPreset, megatronLaunch, planForEngine, searchPlans,
   torchtitanConfigFunction, torchtitanOverrides, torchtitanToml, type ExportEngine, type Job, type ParallelPlan,
 } from '../../src/planner/index.js';
 
@@ -44,7 +44,9 @@ const checked = {
       '--recompute-method', '--recompute-num-layers', '--sequence-parallel', '--use-distributed-optimizer',
       '--use-megatron-fsdp', '--data-parallel-sharding-strategy', '--ckpt-format', '--overlap-grad-reduce',
       '--attention-backend', '--bf16', '--fp16', '--fp8-format', '--accumulate-allreduce-grads-in-fp32',
-      '--grad-reduce-in-bf16', '--main-grads-dtype',
+      '--grad-reduce-in-bf16', '--main-grads-dtype', '--context-parallel-size', '--cp-comm-type', '--expert-model-parallel-size',
+      '--num-experts', '--moe-router-topk', '--moe-ffn-hidden-size', '--moe-shared-expert-intermediate-size', '--moe-layer-freq',
+      '--kv-channels',
     ],
   },
   deepspeed: {
@@ -67,6 +69,7 @@ const checked = {
       'parallelism.enable_sequence_parallel', 'parallelism.pipeline_parallel_degree', 'parallelism.pipeline_parallel_schedule',
       'parallelism.pipeline_parallel_first_stage_less_layers', 'parallelism.pipeline_parallel_last_stage_less_layers',
       'parallelism.pipeline_parallel_layers_per_stage', 'parallelism.num_pp_microbatches', 'activation_checkpoint', 'model_spec',
+      'parallelism.context_parallel_degree', 'parallelism.expert_parallel_degree',
     ],
   },
   'torchtitan-toml': {
@@ -75,11 +78,12 @@ const checked = {
     words: [
       'training.local_batch_size', 'training.global_batch_size', 'training.seq_len', 'training.mixed_precision_param',
       'parallelism.data_parallel_replicate_degree', 'parallelism.data_parallel_shard_degree',
-      'parallelism.fsdp_reshard_after_forward', 'parallelism.tensor_parallel_degree', 'parallelism.enable_sequence_parallel',
+      'parallelism.fsdp_reshard_after_forward', 'parallelism.tensor_parallel_degree',
       'parallelism.pipeline_parallel_degree', 'parallelism.pipeline_parallel_schedule',
       'parallelism.pipeline_parallel_first_stage_less_layers', 'parallelism.pipeline_parallel_last_stage_less_layers',
       'parallelism.pipeline_parallel_layers_per_stage', 'parallelism.pipeline_parallel_microbatch_size',
       'activation_checkpoint.mode', 'model.converters',
+      'parallelism.context_parallel_degree', 'parallelism.expert_parallel_degree',
     ],
   },
 } satisfies Record<ExportEngine, { commit: string; file: string; words: string[] }>;
@@ -112,7 +116,10 @@ function readConfigFunction(text: string): Map<string, string> {
 
 /** Plans of every kind the search produces: layouts, schedules, recomputation, ZeRO, precision, models. */
 const plans = fc.record({
-  model: fc.constantFrom('llama3-70b', 'llama3-8b', 'gpt3-175b', 'llama3-405b', 'megatron-1.7b'),
+  model: fc.constantFrom('llama3-70b', 'llama3-8b', 'gpt3-175b', 'llama3-405b', 'megatron-1.7b', 'mixtral-8x7b', 'deepseek-v3-like', 'qwen3-30b-a3b'),
+  cp: fc.constantFrom(1, 2),
+  ep: fc.constantFrom(1, 2, 4),
+  ring: fc.boolean(),
   tp: fc.constantFrom(1, 2, 4, 8),
   pp: fc.constantFrom(1, 2, 4, 8),
   dp: fc.constantFrom(1, 2, 4),
@@ -128,13 +135,15 @@ const plans = fc.record({
 }).map((drawn): Job => {
   const model = findPreset(drawn.model);
   return {
-    model, gpu: findGpu(drawn.gpu), gpus: drawn.tp * drawn.pp * drawn.dp, precision: drawn.precision as Job['precision'],
+    model, gpu: findGpu(drawn.gpu), gpus: drawn.tp * drawn.pp * drawn.dp * drawn.cp, precision: drawn.precision as Job['precision'],
     fp32Gradients: drawn.fp32Gradients,
     parallel: {
       tp: drawn.tp, pp: drawn.pp, dp: drawn.dp, microBatchSize: drawn.microBatchSize, globalBatchSize: 64 * drawn.dp,
       virtualStages: drawn.virtualStages, schedule: drawn.schedule, recompute: drawn.recompute as ParallelPlan['recompute'],
       sequenceParallel: drawn.sequenceParallel && drawn.tp > 1, zero: drawn.zero as ParallelPlan['zero'],
       flashAttention: true, overlapGradReduce: true,
+      ...(drawn.cp > 1 ? { cp: drawn.cp, cpCommunication: drawn.ring ? 'ring' : 'all-to-all' } : {}),
+      ...(drawn.ep > 1 && model.experts !== undefined ? { ep: drawn.ep } : {}),
     },
   };
 });
@@ -263,6 +272,11 @@ test('torchtitan: stage counts by its own rule, token budgets, and activation ch
   const overrides = torchtitanOverrides(job({ zero: 3, recompute: 'full' }));
   assert.equal(overrides.at(-1), 'activation-checkpoint:full');
   assert.equal(overrides[overrides.indexOf('--parallelism.num_pp_microbatches') + 1], `${64 / (2 * 2)}`);
+  // torchtitan's own llama3_405b() trains in fp8: a bf16 plan rebuilds the model without converters, and has no overrides form.
+  const big = { ...job({ tp: 8, pp: 16, dp: 1, schedule: '1f1b', virtualStages: 1, recompute: 'full', zero: 0 }, findPreset('llama3-405b')), gpus: 128 };
+  assert.match(torchtitanConfigFunction(big), /config\.model_spec = model_registry\("405B", converters=\[\]\)/);
+  assert.throws(() => torchtitanOverrides(big), /cannot set the model's converters/);
+  assert.doesNotMatch(exportFiles(big, 'torchtitan')[1]!.text, /--module llama3/);
   assert.throws(() => torchtitanConfigFunction(job({ schedule: 'zb-h1', virtualStages: 1 })), /no zb-h1 schedule/);
   assert.throws(() => torchtitanConfigFunction(job({ zero: 1, recompute: 'full' })), /no optimizer-only sharding/);
 });

@@ -18,6 +18,8 @@ const hfConfig = (name: string): string => readFileSync(configPath(name), 'utf8'
  * device, summing numel): the configs are that version's defaults (GPT-2 124M, Llama-2 7B, Mistral 7B, Qwen2).
  */
 const transformersParameters: Record<string, number> = { gpt2: 124_439_808, llama: 6_738_415_616, mistral: 7_241_732_096, qwen2: 12_049_846_272 };
+/** The same count for the MoE configs (Mixtral 8x7B, Qwen2-MoE), from the same transformers. */
+const transformersMoeParameters: Record<string, number> = { mixtral: 46_702_792_704, qwen2_moe: 14_315_784_192 };
 
 test('a Hugging Face config.json reads as the model transformers builds from it', () => {
   for (const [name, parameters] of Object.entries(transformersParameters)) {
@@ -30,9 +32,19 @@ test('a Hugging Face config.json reads as the model transformers builds from it'
   assert.deepEqual([gpt2.architecture, gpt2.layers, gpt2.hidden, gpt2.ffnHidden, gpt2.seqLength, gpt2.tiedEmbeddings], ['gpt', 12, 768, 3072, 1024, true]);
   const mistral = parseModelFile(hfConfig('mistral'), 'mistral.json');
   assert.deepEqual([mistral.architecture, mistral.kvHeads, mistral.seqLength, mistral.tiedEmbeddings], ['llama', 8, 131072, false]);
-  assert.throws(() => parseModelFile(hfConfig('mixtral'), 'mixtral.json'), /mixture-of-experts config \(num_local_experts: 8, num_experts_per_tok: 2\); the planner does not model experts/);
-  const odd = { ...JSON.parse(hfConfig('mistral')), head_dim: 160 };
-  assert.throws(() => parseModelFile(JSON.stringify(odd), 'odd.json'), /head_dim 160 differs/);
+  // Experts: Mixtral's 8 of intermediate_size, top 2 (transformers: 46,702,792,704 parameters, router included).
+  const mixtral = parseModelFile(hfConfig('mixtral'), 'mixtral.json');
+  assert.deepEqual([mixtral.experts, mixtral.expertsPerToken, mixtral.moeFfnHidden], [8, 2, 14336]);
+  assert.equal(totalParameters(mixtral), transformersMoeParameters['mixtral']);
+  // Qwen2-MoE: 60 experts of 1408 and a shared expert of 5632 (four experts' width); transformers counts 14,315,784,192,
+  // which adds Q/K/V biases and the shared expert's one-output gate (24 × (3 × 2048 + 2048) = 196,608) to the planner's.
+  const qwenMoe = parseModelFile(hfConfig('qwen2_moe'), 'qwen2_moe.json');
+  assert.deepEqual([qwenMoe.experts, qwenMoe.expertsPerToken, qwenMoe.moeFfnHidden, qwenMoe.sharedExperts], [60, 4, 1408, 4]);
+  assert.equal(totalParameters(qwenMoe) + 24 * (3 * 2048 + 2048), transformersMoeParameters['qwen2_moe']);
+  const latent = { model_type: 'deepseek_v3', num_hidden_layers: 61, hidden_size: 7168, num_attention_heads: 128, q_lora_rank: 1536, kv_lora_rank: 512 };
+  assert.throws(() => parseModelFile(JSON.stringify(latent), 'v3.json'), /multi-head latent attention \(q_lora_rank, kv_lora_rank\)/);
+  const wide = parseModelFile(JSON.stringify({ ...JSON.parse(hfConfig('mistral')), head_dim: 160 }), 'wide.json');
+  assert.equal(wide.headDim, 160);
   // Conveyor's own shape still reads as before.
   assert.equal(parseModelFile(JSON.stringify({ layers: 2, hidden: 64, heads: 4, seqLength: 32, vocab: 100 }), 'shape.json').layers, 2);
 });
@@ -40,7 +52,7 @@ test('a Hugging Face config.json reads as the model transformers builds from it'
 test('the committed configs are what transformers writes, and it builds the models counted above', { skip: missingPython('transformers, torch') }, () => {
   const script = [
     'import json, sys, torch, transformers as t',
-    'for name, cls in [("gpt2", t.GPT2Config), ("llama", t.LlamaConfig), ("mistral", t.MistralConfig), ("qwen2", t.Qwen2Config)]:',
+    'for name, cls in [("gpt2", t.GPT2Config), ("llama", t.LlamaConfig), ("mistral", t.MistralConfig), ("qwen2", t.Qwen2Config), ("mixtral", t.MixtralConfig), ("qwen2_moe", t.Qwen2MoeConfig)]:',
     '    committed = json.load(open(sys.argv[1] + "/" + name + ".json"))',
     '    config = cls.from_dict(committed)',
     '    with torch.device("meta"): model = t.AutoModelForCausalLM.from_config(config)',
@@ -49,7 +61,7 @@ test('the committed configs are what transformers writes, and it builds the mode
   const result = spawnSync(python, ['-c', script, new URL('../../../test/planner/hf-configs', import.meta.url).pathname], { encoding: 'utf8' });
   assert.equal(result.status, 0, result.stderr);
   const counted = Object.fromEntries(result.stdout.trim().split('\n').map((line) => [line.split(' ')[0]!, Number(line.split(' ')[1])]));
-  assert.deepEqual(counted, transformersParameters);
+  assert.deepEqual(counted, { ...transformersParameters, ...transformersMoeParameters });
 });
 
 test('shell words: quotes, escapes, continuations, comments and statements as a shell splits them', () => {

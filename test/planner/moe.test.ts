@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.js';
 import {
-  activeParameters, configOf, estimate, findGpu, findPreset, jobFromConfig, modelFlopsPerStep, rankShares, totalParameters,
+  activeParameters, configOf, estimate, findGpu, findPreset, jobFromConfig, modelFlopsPerStep, rankShares, remoteNodesPerToken,
+  totalParameters,
   type Job, type ModelShape, type ParallelPlan,
 } from '../../src/planner/index.js';
 
@@ -110,4 +111,30 @@ test('a MoE estimate config names its fields as documented and round-trips throu
   // After two dense layers every second layer is MoE, 2, 4, …, 22: the rank with layers 0–11 holds 5, the other 6.
   const shares = rankShares(first.job.model, first.job.parallel);
   assert.deepEqual(shares.map((share) => share.layers), [{ dense: 7, moe: 5 }, { dense: 6, moe: 6 }]);
+});
+
+test('expert tensor parallelism 1 keeps whole experts on each GPU: no tensor-parallel collective on the routed path', () => {
+  const model = findPreset('mixtral-8x7b');
+  const folded = estimate(job(model, { tp: 2, dp: 32, ep: 8, etp: 1, sequenceParallel: true, zero: 0 }));
+  const classic = estimate(job(model, { tp: 2, dp: 32, ep: 4, sequenceParallel: true, zero: 0 })); // etp = tp = 2
+  // Both hold one eighth of every expert's weights per GPU: 8 whole experts over ep 8, or halves of 2 over ep 4 × etp 2.
+  assert.ok(Math.abs(folded.memory.weights / classic.memory.weights - 1) < 1e-9);
+  // Only the attention's collectives remain under etp 1, against the attention's and every routed copy's under etp 2.
+  assert.ok(folded.time.tensorParallel < classic.time.tensorParallel / 3);
+});
+
+test('a deduplicating dispatcher sends each token once per remote node that holds one of its experts', () => {
+  // Exact count over every choice of 2 of 8 experts, 2 per node on 4 nodes, seen from the node holding experts 0 and 1.
+  let remote = 0;
+  let choices = 0;
+  for (let a = 0; a < 8; a++) for (let b = a + 1; b < 8; b++) {
+    choices++;
+    remote += new Set([a, b].map((expert) => Math.floor(expert / 2)).filter((node) => node !== 0)).size;
+  }
+  assert.ok(Math.abs(remoteNodesPerToken(8, 2, 4) - remote / choices) < 1e-12);
+  assert.equal(remoteNodesPerToken(256, 8, 1), 0);
+  const model = findPreset('qwen3-30b-a3b');
+  const nccl = estimate(job(model, { ep: 32, dp: 64 }));
+  const deduplicated = estimate(job(model, { ep: 32, dp: 64, moeDispatcher: 'deepep' }));
+  assert.ok(deduplicated.time.expertParallel < nccl.time.expertParallel / 1.5);
 });

@@ -28,7 +28,9 @@ test('GPipe holds every micro-batch; interleaving holds p + (p-1)/v (Korthikanti
 });
 
 test('continuing the steady state past 8p micro-batches matches simulating them all', () => {
-  const cases: [ScheduleName, number][] = [['1f1b', 1], ['gpipe', 1], ['interleaved-1f1b', 2], ['zb-h1', 1], ['zb-v', 2]];
+  const cases: [ScheduleName, number][] = [
+    ['1f1b', 1], ['gpipe', 1], ['interleaved-1f1b', 2], ['zb-h1', 1], ['zb-h2', 1], ['zb-v', 2], ['dualpipe-v', 2],
+  ];
   for (const [schedule, chunks] of cases) {
     for (const ranks of [2, 3, 4]) {
       const microbatches = 13 * ranks;

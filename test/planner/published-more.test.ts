@@ -20,8 +20,9 @@ const runs = (
   JSON.parse(readFileSync(new URL('../../../test/planner/published-more.json', import.meta.url), 'utf8')) as { runs: PublishedRun[] }
 ).runs;
 
-/** The published figure and ours: TFLOP/s per GPU where the source gives it (with recomputation), else MFU. */
+/** The published figure and ours: a step time where the source gives one, else TFLOP/s per GPU (with recomputation), else MFU. */
 function compare(run: PublishedRun, result: Estimate): { predicted: number; published: number; unit: string } {
+  if (run.published.stepTimeS !== undefined) return { predicted: result.stepTimeS, published: run.published.stepTimeS, unit: 'step s' };
   if (run.published.tflopsPerGpu !== undefined) {
     return { predicted: result.tflopsPerGpu, published: run.published.tflopsPerGpu, unit: 'TFLOP/s' };
   }

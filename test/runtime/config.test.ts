@@ -5,7 +5,7 @@ import { UsageError } from '../../src/errors.js';
 
 const defaults = {
   layers: '4', embd: '256', heads: '4', seqLen: '128', batchSize: '16', microbatches: '4', steps: '10', lr: '3e-4',
-  weightDecay: '0.1', clip: '1', seed: '0', untied: false, stages: '2', schedule: '1f1b', recompute: false, json: false,
+  weightDecay: '0.1', clip: '1', seed: '0', untied: false, stages: '2', replicas: '1', schedule: '1f1b', recompute: false, json: false,
 };
 
 test('flag strings become numbers', () => {

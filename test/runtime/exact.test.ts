@@ -2,33 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateSchedule, scheduleNames, type ScheduleName } from '../../src/schedule/index.js';
 import { runTraining, type RunResult } from '../../src/runtime/train.js';
-import { tinyConfig, tinyCorpus, tinyOptions } from './helpers.js';
+import { assertSameTraining, tinyConfig, tinyCorpus, tinyOptions } from './helpers.js';
 
 async function train(schedule: ScheduleName, stages: number, flags: Record<string, unknown> = {}): Promise<RunResult> {
   const options = tinyOptions({ stages: String(stages), schedule, ...flags });
   const generated = generateSchedule(schedule, { ranks: stages, microbatches: options.microbatches });
   return runTraining({ options, config: tinyConfig(options), schedule: generated, corpus: tinyCorpus(options), start: { step: 0 } });
-}
-
-function assertSameTraining(actual: RunResult, expected: RunResult, label: string): void {
-  assert.equal(actual.steps.length, expected.steps.length);
-  actual.steps.forEach((step, i) => {
-    const reference = expected.steps[i]!.loss;
-    assert.ok(Math.abs(step.loss - reference) <= 1e-6 * Math.abs(reference), `${label}: step ${step.step} loss ${step.loss} vs ${reference}`);
-  });
-  for (const [t, tensor] of actual.state.tensors.entries()) {
-    const reference = expected.state.tensors[t]!;
-    assert.equal(tensor.name, reference.name);
-    // Relative difference of the whole tensor: ||actual - expected|| / ||expected||.
-    let difference = 0;
-    let norm = 0;
-    for (let i = 0; i < tensor.data.length; i++) {
-      difference += (tensor.data[i]! - reference.data[i]!) ** 2;
-      norm += reference.data[i]! ** 2;
-    }
-    const relative = Math.sqrt(difference / norm);
-    assert.ok(relative <= 1e-6, `${label}: ${tensor.name} differs by ${relative} (relative)`);
-  }
 }
 
 const variants = [

@@ -4,8 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostname } from 'node:os';
-import { freePort, start, startRank, tiny, type Finished } from './processes.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bin, freePort, start, startRank, tiny, type Finished } from './processes.js';
 
 const host = hostname();
 
@@ -61,4 +64,22 @@ test('a hung rank process is found by the watchdog and named first', async () =>
     'conveyor: rank 1: failed at step 2, stage 1, F micro-batch 1 (rank 0 says why)',
     'conveyor: rank 2: stopped because rank 1 failed; rank 2 was at step 2, stage 2, waiting for the input of F micro-batch 1',
   ]);
+});
+
+test('SIGTERM to the launcher stops every rank, and the last complete checkpoint stays whole', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conveyor-sigterm-'));
+  const running = start(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'train', ...tiny, '--steps', '1000', '--stages', '2', '--save', dir, '--save-every', '2']);
+  await running.printed('step 5/');
+  const ranks = spawnSync('pgrep', ['-P', String(running.child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
+  assert.equal(ranks.length, 2, 'the launcher runs two rank processes');
+  running.child.kill('SIGTERM');
+  const finished = await running.finished;
+  assert.equal(finished.code, 143);
+  assert.match(finished.stderr, /^conveyor launch: SIGTERM: stopping every rank$/m);
+  for (const pid of ranks) assert.throws(() => process.kill(pid, 0), /ESRCH/, `rank process ${pid} is gone`);
+  // the checkpoint on disk is whole: it loads and evaluates
+  const text = tiny[tiny.indexOf('--data') + 1]!;
+  const evaluated = spawnSync(process.execPath, [bin, 'eval', '--checkpoint', dir, '--data', text, '--json'], { encoding: 'utf8' });
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  assert.ok(JSON.parse(evaluated.stdout).loss > 0);
 });

@@ -2,13 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { generateSchedule, scheduleNames, scheduleTheory, simulate, uniformCosts } from '../../src/schedule/index.js';
+import { catalogueNames, generateSchedule, scheduleTheory, simulate, uniformCosts } from '../../src/schedule/index.js';
+import { idleWithin } from '../../src/trace/index.js';
 
 
 /** Costs in quarter seconds, exact in binary floating point. */
 const quarter = fc.integer({ min: 1, max: 12 }).map((q) => q / 4);
 const cases = fc.record({
-  name: fc.constantFrom(...scheduleNames),
+  name: fc.constantFrom(...catalogueNames),
   ranks: fc.integer({ min: 1, max: 6 }),
   microbatches: fc.integer({ min: 1, max: 14 }),
   chunks: fc.integer({ min: 2, max: 4 }),
@@ -23,8 +24,8 @@ test('every closed-form bubble and peak stash equals the simulation wherever its
   fc.assert(
     fc.property(cases, ({ name, ranks, microbatches, chunks, F, I, W, equal }) => {
       const perRank = equal ? { F, B: 2 * F, I: F, W: F } : { F, B: I + W, I, W };
-      const v = name === 'interleaved-1f1b' ? chunks : name === 'zb-v' ? 2 : 1;
-      const m = name === 'interleaved-1f1b' ? ranks * Math.ceil(microbatches / ranks) : microbatches;
+      const v = name === 'interleaved-1f1b' ? chunks : name === 'zb-v' || name === 'dualpipe-v' ? 2 : 1;
+      const m = name === 'interleaved-1f1b' ? ranks * Math.ceil(microbatches / ranks) : name === 'dualpipe-v' ? Math.max(microbatches, 2 * ranks) : microbatches;
       const schedule = generateSchedule(name, { ranks, microbatches: m, chunks: v });
       const timeline = simulate(schedule, uniformCosts(schedule, perRank));
       const theory = scheduleTheory(name, { ranks, microbatches: m, chunks: v }, perRank);
@@ -34,6 +35,11 @@ test('every closed-form bubble and peak stash equals the simulation wherever its
         for (const fraction of timeline.bubbleFraction) {
           assert.ok(Math.abs(fraction - theory.bubble) < 1e-12, `${name} p=${ranks} m=${m} v=${v} ${JSON.stringify(perRank)}: ${fraction} ≠ ${theory.bubble}`);
         }
+      }
+      const seconds = theory.firstRankIdle?.seconds;
+      if (seconds !== undefined) {
+        checked++;
+        assert.ok(Math.abs(idleWithin(timeline, 0) - seconds) < 1e-9, `${name} p=${ranks} m=${m} ${JSON.stringify(perRank)}: rank 0 idles ${idleWithin(timeline, 0)} ≠ ${seconds}`);
       }
       if (theory.peak !== undefined) {
         theory.peak.forEach((peak, rank) => assert.ok(Math.abs(timeline.peakActivations[rank]! - peak) < 1e-12, `${name} p=${ranks} m=${m} rank ${rank}: peak ${timeline.peakActivations[rank]} ≠ ${peak}`));

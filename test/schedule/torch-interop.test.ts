@@ -103,3 +103,19 @@ test('two training steps on 2 gloo processes under each generated schedule match
   // Looped and V placements cut the model at the same layers: one model, one loss.
   assert.deepEqual(reference.get('4-v'), reference.get('4-looped'));
 });
+
+test('scripts/torch_pipeline.py refuses bad arguments in one line, exit code 2, before starting a process group', { skip }, () => {
+  const script = new URL('../../../scripts/torch_pipeline.py', import.meta.url).pathname;
+  const cases: [string[], RegExp][] = [
+    [['--embd', '30', '--heads', '4'], /^torch_pipeline: --embd 30 must be a multiple of --heads 4$/],
+    [['--batch-size', '10', '--microbatches', '4'], /^torch_pipeline: --batch-size 10 must be a multiple of --microbatches 4$/],
+    [['--steps', '0'], /^torch_pipeline: --steps must be a positive integer \(got 0\)$/],
+    [[], /^torch_pipeline: run under torchrun, e\.g\. torchrun --nproc-per-node 2/],
+  ];
+  for (const [args, expected] of cases) {
+    const { WORLD_SIZE: _world, RANK: _rank, ...env } = process.env;
+    const result = spawnSync(python, [script, ...args], { encoding: 'utf8', env });
+    assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr.trim(), expected);
+  }
+});

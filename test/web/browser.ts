@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startLabServer, type LabServer } from '../../src/cli/lab-server.js';
 
@@ -63,6 +64,21 @@ export async function openLab(hash = ''): Promise<Lab> {
     rmSync(profile, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * One lab for the whole test file, opened before its tests and closed after them, unless the browser is
+ * missing; the returned function gives the open lab inside a test.
+ */
+export function labPerFile(hash: string, skip: string | undefined): () => Lab {
+  let lab: Lab | undefined;
+  before(async () => {
+    if (!skip) lab = await openLab(hash);
+  });
+  after(async () => {
+    await lab?.close();
+  });
+  return () => lab!;
 }
 
 /** Saves a screenshot where CONVEYOR_SCREENSHOTS points (npm run screenshots: docs/images); otherwise nothing. */

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.js';
-import { parseSchedule } from '../../src/schedule/index.js';
+import { parseSchedule, parseTorchCsv } from '../../src/schedule/index.js';
 import { locateError } from '../../src/web/playground/error-location.js';
 
 function messageOf(text: string): string {
@@ -39,4 +39,21 @@ test('an unreadable token, a repeated action and a split stage are marked where 
 test('a missing action marks the line of the rank that lacks it; a line that is not a rank line is marked whole', () => {
   assert.deepEqual(marked('rank 0: 0F0 0F1 0B0\nrank 1: 1F0 1B0 1F1 1B1'), { line: 0, span: 'rank 0: 0F0 0F1 0B0' });
   assert.deepEqual(marked('rank 0: 0F0 0B0\nrnak 1: 1F0'), { line: 1, span: 'rnak 1: 1F0' });
+});
+
+test('in a PyTorch CSV a bad cell and a deadlock are marked in their row', () => {
+  const csvMessage = (text: string): string => {
+    try {
+      parseTorchCsv(text);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    assert.fail('the CSV parsed');
+  };
+  const bad = '0F0,0X1,0B0\n';
+  const cell = locateError(bad, csvMessage(bad), 'csv')!;
+  assert.equal(bad.slice(cell.start, cell.end), '0X1');
+  const stuck = '0F0,0F1,0B0,0B1\n1F1,1F0,1B0,1B1\n';
+  const where = locateError(stuck, csvMessage(stuck), 'csv')!;
+  assert.deepEqual([where.line, stuck.split('\n')[0]!.slice(where.start, where.end)], [0, '0F1']);
 });

@@ -1,24 +1,17 @@
 // The planner tab as a person uses it, in Debian's chromium: a preset or a pasted model in, ranked plans with GiB out.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { missingBrowser, openLab, screenshot, type Lab } from './browser.js';
+import { readFileSync } from 'node:fs';
+import { labPerFile, missingBrowser, screenshot } from './browser.js';
 
 const skip = missingBrowser();
-let lab: Lab;
-before(async () => {
-  if (!skip) {
-    lab = await openLab('#planner');
-    await lab.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(lab.server.url).origin });
-  }
-});
-after(async () => {
-  if (!skip) await lab.close();
-});
+const opened = labPerFile('#planner', skip);
 
 const GiB = /(\d+\.\d) GiB of (\d+\.\d) GiB/;
 
 test('llama3-8b on 64 H100s: ranked plans, each with its memory in GiB within the 80 GiB card', { skip }, async () => {
-  const { page } = lab;
+  const { page, context, server } = opened();
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
   await page.getByLabel('Model', { exact: true }).selectOption('llama3-8b');
   await page.getByLabel('GPU', { exact: true }).selectOption('h100-sxm');
   await page.getByLabel('GPU count').fill('64');
@@ -44,7 +37,7 @@ test('llama3-8b on 64 H100s: ranked plans, each with its memory in GiB within th
 });
 
 test('explain any row, and copy its exports', { skip }, async () => {
-  const { page } = lab;
+  const { page } = opened();
   await page.getByRole('button', { name: 'Explain plan 3' }).click();
   const details = page.getByRole('region', { name: 'Plan 3 in detail' });
   const explanation = (await details.getByLabel('explanation of plan 3').textContent())!;
@@ -71,7 +64,7 @@ test('explain any row, and copy its exports', { skip }, async () => {
 });
 
 test('a pasted model is planned; a broken one is refused in words', { skip }, async () => {
-  const { page } = lab;
+  const { page } = opened();
   const model = { name: 'pasted-1b', architecture: 'gpt', layers: 16, hidden: 2048, heads: 16, seqLength: 2048, vocab: 50304 };
   await page.getByLabel('config.json (paste, or drop the file here)').fill(JSON.stringify(model));
   assert.equal(await page.getByLabel('Model', { exact: true }).inputValue(), 'config.json', 'pasting chooses the pasted model');
@@ -81,6 +74,14 @@ test('a pasted model is planned; a broken one is refused in words', { skip }, as
   await page.getByRole('button', { name: 'Find plans' }).click();
   await page.getByText(/^pasted-1b on 8 × a100-40gb, global batch 64 × 2048 tokens/).waitFor({ timeout: 60_000 });
   assert.match((await page.getByRole('table', { name: 'Ranked plans' }).locator('tbody tr').first().textContent())!, /of 40\.0 GiB/);
+  // A Hugging Face config.json as transformers writes it (Mistral 7B's shape), read by the planner's own reader.
+  const mistral = readFileSync(new URL('../../../test/planner/hf-configs/mistral.json', import.meta.url), 'utf8');
+  await page.getByLabel('config.json (paste, or drop the file here)').fill(mistral);
+  await page.getByLabel('Sequence length', { exact: true }).fill('4096');
+  await page.getByLabel('GPU', { exact: true }).selectOption('h100-sxm');
+  await page.getByRole('button', { name: 'Find plans' }).click();
+  await page.getByText(/on 8 × h100-sxm, global batch 64 × 4096 tokens/).waitFor({ timeout: 60_000 });
+  assert.match((await page.getByRole('table', { name: 'Ranked plans' }).locator('tbody tr').first().textContent())!, /of 80\.0 GiB/);
   await page.getByLabel('config.json (paste, or drop the file here)').fill('{ "layers": 16 ');
   await page.getByRole('button', { name: 'Find plans' }).click();
   assert.match((await page.getByRole('alert').textContent())!, /^config\.json is not valid JSON/);

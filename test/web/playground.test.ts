@@ -1,23 +1,17 @@
 // The schedule playground as a person uses it, in Debian's chromium: choose, read the figures, play, write a schedule.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { missingBrowser, openLab, screenshot, type Lab } from './browser.js';
+import { labPerFile, missingBrowser, screenshot } from './browser.js';
 
 const skip = missingBrowser();
-let lab: Lab;
-before(async () => {
-  if (!skip) lab = await openLab('#schedules');
-});
-after(async () => {
-  if (!skip) await lab.close();
-});
+const opened = labPerFile('#schedules', skip);
 
 /** The main chart's figure (the comparison below draws 1F1B too). */
-const mainChart = (name: RegExp) => lab.page.getByRole('region', { name: 'Gantt chart' }).getByRole('img', { name });
-const output = (name: string) => lab.page.getByRole('status', { name }).or(lab.page.locator(`output[aria-label="${name}"]`)).first();
+const mainChart = (name: RegExp) => opened().page.getByRole('region', { name: 'Gantt chart' }).getByRole('img', { name });
+const output = (name: string) => opened().page.locator(`output[aria-label="${name}"]`);
 
 test('choosing zb-v redraws the chart and the bubble drops from 1F1B\'s 27.3% to 5.9%', { skip }, async () => {
-  const { page } = lab;
+  const { page } = opened();
   const chart = mainChart(/^1f1b · 4 ranks/);
   await chart.waitFor();
   // The published figures for p = 4, m = 8, F = 1, B = 2 (docs/schedule.md): 1F1B 27.3%, ZB-V 5.9%.
@@ -39,7 +33,7 @@ test('choosing zb-v redraws the chart and the bubble drops from 1F1B\'s 27.3% to
 });
 
 test('a new micro-batch count redraws at once, beside the formula', { skip }, async () => {
-  const { page } = lab;
+  const { page } = opened();
   await page.getByLabel('Schedule', { exact: true }).selectOption('1f1b');
   await page.getByLabel('Micro-batches m').fill('16');
   await mainChart(/^1f1b · 4 ranks · 4 stages · 16 micro-batches/).waitFor();
@@ -59,7 +53,7 @@ test('a new micro-batch count redraws at once, beside the formula', { skip }, as
 });
 
 test('Play sweeps the step: idle ranks say so, on the chart and in words', { skip }, async () => {
-  const { page } = lab;
+  const { page } = opened();
   const comparison = page.getByRole('region', { name: 'Naive, GPipe and 1F1B side by side' });
   await comparison.getByRole('button', { name: 'Play the comparison' }).click();
   const naive = comparison.getByRole('list', { name: 'What each rank of naive is doing' });
@@ -77,7 +71,7 @@ test('Play sweeps the step: idle ranks say so, on the chart and in words', { ski
 });
 
 test('a custom schedule that deadlocks is marked at the action, with the explanation', { skip }, async () => {
-  const { page } = lab;
+  const { page } = opened();
   await page.getByLabel('Schedule', { exact: true }).selectOption('custom');
   // Rank 1 wants micro-batch 1 first while rank 0 sends 0 first: each waits on the other.
   await page.getByLabel('Custom schedule text').fill('rank 0: 0F0 0F1 0B0 0B1\nrank 1: 1F1 1F0 1B0 1B1\n');

@@ -9,14 +9,24 @@ import { fileURLToPath } from 'node:url';
 const repository = resolve(dirname(fileURLToPath(import.meta.url)), '../../..'); // dist/test/web -> the repository
 const packageJson = JSON.parse(readFileSync(join(repository, 'package.json'), 'utf8'));
 
-/** Room entry points a page may import: every package export, and the page's own entry. */
-const entries = ['src/schedule/index.ts', 'src/trace/index.ts', 'src/planner/index.ts', 'src/web/main.tsx'];
+/** Entry points a page may import: every package export, the page's own entry, the rank loop and the training loop. */
+const entries = [
+  'src/schedule/index.ts', 'src/trace/index.ts', 'src/planner/index.ts', 'src/web/main.tsx',
+  'src/runtime/rank.ts', 'src/runtime/pipeline-training.ts',
+];
 
-/** Module specifiers in a TypeScript source: static imports and re-exports, side-effect imports, dynamic imports. */
+/**
+ * Module specifiers a TypeScript source loads: static imports and re-exports, side-effect and dynamic imports
+ * (type-only ones are erased), and the workers it starts with `new URL('./file', import.meta.url)`.
+ */
 function specifiers(source: string): string[] {
   const found: string[] = [];
-  const patterns = [/\bfrom\s+['"]([^'"]+)['"]/g, /\bimport\s+['"]([^'"]+)['"]/g, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g];
-  for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1]!);
+  const loaded = source.replace(/^\s*(import|export)\s+type\b[^;]*;/gm, '');
+  const patterns = [
+    /\bfrom\s+['"]([^'"]+)['"]/g, /\bimport\s+['"]([^'"]+)['"]/g, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\bnew URL\(\s*['"](\.[^'"]+\.(?:ts|tsx|js))['"]\s*,\s*import\.meta\.url/g,
+  ];
+  for (const pattern of patterns) for (const match of loaded.matchAll(pattern)) found.push(match[1]!);
   return found;
 }
 
@@ -34,7 +44,7 @@ function reachable(entry: string): { files: Set<string>; bare: [string, string][
         bare.push([file.slice(repository.length + 1), specifier]);
         continue;
       }
-      if (/\.(css|svg|png)$/.test(specifier)) continue;
+      if (/\.(css|svg|png|wasm)(\?\w+)?$/.test(specifier)) continue; // assets, not modules
       const target = resolve(dirname(file), specifier);
       const candidates = [target.replace(/\.js$/, '.ts'), target.replace(/\.js$/, '.tsx'), target];
       const source = candidates.find((candidate) => {
@@ -54,10 +64,10 @@ function reachable(entry: string): { files: Set<string>; bare: [string, string][
 
 const nodeModules = new Set(builtinModules);
 
-test('schedule, trace, planner and the page import no node: module, directly or through any import', () => {
+test('schedule, trace, planner, the page with its workers, the rank loop and the training loop import no node: module, however deep', () => {
   for (const entry of entries) {
     const { files, bare } = reachable(entry);
-    assert.ok(files.size > 1, `${entry} imports something`);
+    if (entry.startsWith('src/web/')) assert.ok(files.size > 40, `the page reaches the rooms it shows (${files.size} files)`);
     const offending = bare.filter(([, specifier]) => specifier.startsWith('node:') || nodeModules.has(specifier.split('/')[0]!));
     assert.deepEqual(offending, [], `${entry} reaches Node modules`);
   }

@@ -87,22 +87,21 @@ test('a page already open on conveyor lab shows a terminal run as it trains: los
   try {
     const { page } = lab;
     await page.getByRole('status').getByText('connected; no run has started yet').waitFor();
-    const run = train(['--steps', '12', '--lab-port', String(lab.server.port)]);
+    const run = train(['--steps', '6', '--lab-port', String(lab.server.port)]);
     const [code] = await once(run.child, 'exit');
     assert.equal(code, 0, run.stderr());
     assert.match(run.stderr(), new RegExp(`watch the run at http://127\\.0\\.0\\.1:${lab.server.port}/#watch`));
     const view = page.getByRole('region', { name: 'terminal run' });
     await view.getByLabel('terminal run: validation loss').waitFor();
-    assert.equal(await view.getByLabel('terminal run: step', { exact: true }).textContent(), '12');
+    assert.equal(await view.getByLabel('terminal run: step', { exact: true }).textContent(), '6');
     assert.ok(Number((await view.getByLabel('terminal run: loss', { exact: true }).textContent())!) > 0);
     // uPlot draws the curve on a canvas; the measured and predicted steps are our SVG.
     assert.equal(await view.getByRole('figure', { name: 'terminal run: loss curve' }).locator('canvas').count() > 0, true);
     const measured = view.getByRole('figure', { name: 'terminal run: measured step' }).getByRole('img');
     assert.match((await measured.getAttribute('aria-label'))!, /^1f1b · 2 ranks · 2 stages · 4 micro-batches/);
-    // a box per compute action (2 ranks × 4 micro-batches × F and B); communication strips are drawn besides
-    const computeBox = /^\d+[FBIW]\d+ /;
-    assert.equal(await measured.locator('rect > title').filter({ hasText: computeBox }).count(), 16);
-    assert.equal(await view.getByRole('figure', { name: 'terminal run: predicted step' }).locator('rect > title').filter({ hasText: computeBox }).count(), 16);
+    assert.equal(await measured.locator('rect > title').count(), 16);
+    // The prediction is simulated lowered: its compute boxes, and a strip for the measured message times.
+    assert.equal(await view.getByRole('figure', { name: 'terminal run: predicted step' }).locator('rect > title', { hasText: /forward|backward/ }).count(), 16);
     await screenshot(page, 'terminal-run', { fullPage: true });
   } finally {
     await lab.close();

@@ -93,40 +93,48 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
 /** The schedule, and the fault (if any) checked against it, so a fault that can never fire is refused before any work. */
 function checkedSchedule(options: TrainOptions, flags: TrainFlags, runtime: RuntimeOptions): Schedule {
   const schedule = buildSchedule(options, flags.scheduleFile);
-  if (runtime.fault) checkFault(runtime.fault, schedule, 1, 1, options.steps);
+  if (runtime.fault) checkFault(runtime.fault, schedule, options.replicas, 1, options.steps);
   return schedule;
 }
 
 /** One rank of a launched job: every rank meets the others; rank 0 then trains and reports, the others serve it. */
 async function trainLaunched(launch: LaunchContext, options: TrainOptions, given: ReadonlySet<string>, flags: TrainFlags, runtime: RuntimeOptions): Promise<void> {
   const schedule = checkedSchedule(options, flags, runtime);
-  if (launch.worldSize !== schedule.ranks) {
-    throw new UsageError(`WORLD_SIZE ${launch.worldSize} does not match --stages ${schedule.ranks}: launch ${schedule.ranks} ranks, or change --stages`);
+  const ranks = schedule.ranks * options.replicas;
+  if (launch.worldSize !== ranks) {
+    throw new UsageError(`WORLD_SIZE ${launch.worldSize} does not match --stages ${schedule.ranks} × --replicas ${options.replicas} = ${ranks}: launch ${ranks} ranks, or change --stages or --replicas`);
   }
   const mesh = await rendezvous(launch, (line) => process.stderr.write(`conveyor: rank ${launch.rank}: ${line}\n`));
   if (launch.rank !== 0) return serveRank(mesh);
-  const ranks = TcpRanks.withLocalRank(mesh);
+  const links = TcpRanks.withLocalRank(mesh);
   try {
-    await trainAndReport(options, given, flags, runtime, ranks);
+    await trainAndReport(options, given, flags, runtime, { links, ranksHere: launch.localWorldSize });
   } catch (error) {
-    await ranks.close(0);
+    await links.close(0);
     throw error;
   }
+}
+
+/** Ranks started elsewhere (launched processes), and how many of them share this host's cores. */
+interface LaunchedRanks {
+  readonly links: RankLinks;
+  readonly ranksHere: number;
 }
 
 /**
  * Trains on this process's ranks (threads) or the launched ones. Everything the run writes and everything it
  * allocates is checked before any work: destinations first, then (once a resumed run's checkpoint has supplied
- * the flags left out) the schedule, the fault, a --partition and each thread's memory.
+ * the flags left out) the schedule, the fault, a --partition and each thread's memory. The kernels' threads are
+ * divided among the ranks that share this host: all of them on worker threads, `ranksHere` when launched.
  */
-async function trainAndReport(flagOptions: TrainOptions, given: ReadonlySet<string>, flags: TrainFlags, runtime: RuntimeOptions, ranks?: RankLinks): Promise<void> {
+async function trainAndReport(flagOptions: TrainOptions, given: ReadonlySet<string>, flags: TrainFlags, runtime: RuntimeOptions, launched?: LaunchedRanks): Promise<void> {
   checkTrainDestinations(flagOptions);
   // A new run's flags are final: its schedule and fault are checked before the data is read.
   const early = flagOptions.resume === undefined ? checkedSchedule(flagOptions, flags, runtime) : undefined;
   let memory!: TrainShape;
   const resuming = flagOptions.resume !== undefined;
   const checkMemory = (shape: TrainShape) =>
-    checkTrainMemory(shape, { layers: shape.config.layers, embd: shape.config.embd, heads: shape.config.heads, resuming }, { oneMachine: ranks === undefined });
+    checkTrainMemory(shape, { layers: shape.config.layers, embd: shape.config.embd, heads: shape.config.heads, resuming }, { oneMachine: launched === undefined });
   const data = prepareData(flagOptions, given, ({ options, config, accuracyShapes }) => {
     const schedule = early ?? checkedSchedule(options, flags, runtime);
     if (schedule.stages > config.layers + 2) {
@@ -134,14 +142,14 @@ async function trainAndReport(flagOptions: TrainOptions, given: ReadonlySet<stri
     }
     // A --partition is checked now, not after profiling, and then the ranks' memory with it.
     const partition = options.partition === undefined ? undefined : partitionFromBlocks(options.partition, config.layers, schedule.stages);
-    memory = { config, batchSize: options.batchSize, seqLen: options.seqLen, recompute: options.recompute, schedule, accuracyShapes, driverInUse: kernelBytesInUse(), ...(partition ? { partition } : {}) };
+    memory = { config, batchSize: options.batchSize, seqLen: options.seqLen, recompute: options.recompute, schedule, replicas: options.replicas, accuracyShapes, driverInUse: kernelBytesInUse(), ...(partition ? { partition } : {}) };
     checkMemory(memory);
   });
   const options = data.options;
   const { schedule } = memory;
-  const kernels = kernelRequest(options, schedule.ranks);
+  const kernels = kernelRequest(options, launched?.ranksHere ?? schedule.ranks * options.replicas);
   // a resumed run starts later: a fault before its first step cannot fire either
-  if (runtime.fault) checkFault(runtime.fault, schedule, 1, data.start.step + 1, options.steps);
+  if (runtime.fault) checkFault(runtime.fault, schedule, options.replicas, data.start.step + 1, options.steps);
   const presenter = new Presenter(options);
   const outputs = new TrainOutputs(options, data.save, data.start.step);
   let stepping = false; // from the first step on
@@ -161,7 +169,7 @@ async function trainAndReport(flagOptions: TrainOptions, given: ReadonlySet<stri
   };
   const lab = flags.lab || flags.labPort !== undefined ? await openLabStream(flags.labPort ?? defaultLabPort, flags.labPort === undefined ? '--lab' : '--lab-port') : undefined;
   if (lab) process.stderr.write(`watch the run at ${lab.url}\n`);
-  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime, kernels, ...(ranks ? { ranks } : {}) };
+  const setup = { options, config: data.config, schedule, corpus: data.corpus, start: data.start, runtime, kernels, ...(launched ? { ranks: launched.links } : {}) };
   const running = runTraining(setup, lab ? lab.watch(hooks, data.description, options.steps) : hooks);
   const result = await (lab ? lab.report(running) : running).finally(() => presenter.stop());
   const failures: (string | undefined)[] = [];
@@ -194,7 +202,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed for initialisation and batches', '1337')
     .option('--untied', 'an LM head of its own instead of the token embedding', false)
     // A schedule file fixes the ranks, the schedule and its chunks: those flags beside it would be ignored.
-    .addOption(new Option('--stages <p>', 'pipeline ranks (worker threads)').default('2').conflicts('scheduleFile'))
+    .addOption(new Option('--stages <p>', 'pipeline ranks (worker threads, or processes when launched)').default('2').conflicts('scheduleFile'))
+    .option('--replicas <d>', 'data-parallel replicas of the pipeline, each 1/d of every batch (d × p ranks in all)', '1')
     .addOption(new Option('--schedule <name>', `pipeline schedule: ${catalogueNames.join(', ')}`).default('1f1b').conflicts('scheduleFile'))
     .option('--schedule-file <file>', 'a custom schedule: `rank 0: 0F0 0F1 0B0 0B1` lines, schedule JSON, what `conveyor schedule --format json` prints, or a PyTorch schedule CSV')
     .addOption(new Option('--chunks <v>', 'model chunks per rank (interleaved-1f1b, zb-v)').conflicts('scheduleFile'))

@@ -8,7 +8,7 @@ import { engineRefusals, torchSchedules } from './refusals.js';
 import type { ExportEngine } from './sources.js';
 
 /** A part of the search space an engine runs; the search is run once per part and the results merged. */
-type SearchPart = Pick<SearchRequest, 'tp' | 'pp' | 'schedules' | 'recompute' | 'zero' | 'sequenceParallel' | 'fp32Gradients'>;
+type SearchPart = Pick<SearchRequest, 'tp' | 'pp' | 'cp' | 'ep' | 'schedules' | 'recompute' | 'zero' | 'sequenceParallel' | 'fp32Gradients'>;
 
 const fullOrNone: readonly Recompute[] = ['none', 'full'];
 
@@ -20,11 +20,11 @@ function searchParts(engine: ExportEngine): SearchPart[] {
     case 'deepspeed':
       return [
         // AutoTP without a pipeline, any ZeRO stage; fp32 gradient accumulation needs ZeRO.
-        { pp: [1], sequenceParallel: false, zero: [1, 2, 3], recompute: fullOrNone },
-        { pp: [1], sequenceParallel: false, zero: [0], fp32Gradients: false, recompute: fullOrNone },
+        { pp: [1], cp: [1], ep: [1], sequenceParallel: false, zero: [1, 2, 3], recompute: fullOrNone },
+        { pp: [1], cp: [1], ep: [1], sequenceParallel: false, zero: [0], fp32Gradients: false, recompute: fullOrNone },
         // The pipeline engine without tensor parallelism, ZeRO 0 or 1.
-        { tp: [1], schedules: ['1f1b'], zero: [1], recompute: fullOrNone },
-        { tp: [1], schedules: ['1f1b'], zero: [0], fp32Gradients: false, recompute: fullOrNone },
+        { tp: [1], cp: [1], ep: [1], schedules: ['1f1b'], zero: [1], recompute: fullOrNone },
+        { tp: [1], cp: [1], ep: [1], schedules: ['1f1b'], zero: [0], fp32Gradients: false, recompute: fullOrNone },
       ];
     case 'torchtitan':
       return [{ schedules: Object.keys(torchSchedules), zero: [0, 2, 3], recompute: fullOrNone, fp32Gradients: true }];
@@ -56,15 +56,19 @@ function within<T>(asked: readonly T[] | undefined, allowed: readonly T[] | unde
 function narrowed(request: SearchRequest, part: SearchPart): SearchRequest | null {
   const tp = within(request.tp, part.tp);
   const pp = within(request.pp, part.pp);
+  const cp = within(request.cp, part.cp);
+  const ep = within(request.ep, part.ep);
   const schedules = within(request.schedules, part.schedules);
   const recompute = within(request.recompute, part.recompute);
   const zero = within(request.zero, part.zero);
-  if (tp === null || pp === null || schedules === null || recompute === null || zero === null) return null;
+  if (tp === null || pp === null || cp === null || ep === null || schedules === null || recompute === null || zero === null) return null;
   return {
     ...request,
     top: 50,
     ...(tp === undefined ? {} : { tp }),
     ...(pp === undefined ? {} : { pp }),
+    ...(cp === undefined ? {} : { cp }),
+    ...(ep === undefined ? {} : { ep }),
     ...(schedules === undefined ? {} : { schedules }),
     ...(recompute === undefined ? {} : { recompute }),
     ...(zero === undefined ? {} : { zero }),

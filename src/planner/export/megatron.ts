@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { layersPerRank } from '../memory.js';
-import type { Job } from '../plan.js';
+import { moeOf } from '../model.js';
+import { contextParallelDegree, expertParallelDegree, type Job } from '../plan.js';
 import { engineRefusals } from './refusals.js';
 
 /** What a Megatron-LM launch needs: environment lines and `pretrain_gpt.py` arguments. */
@@ -21,7 +22,7 @@ const usesFsdp = (job: Job): boolean => job.parallel.zero >= 2;
  */
 function environment(job: Job): string[] {
   if (usesFsdp(job)) return ['unset CUDA_DEVICE_MAX_CONNECTIONS  # Megatron-FSDP refuses 1'];
-  if (job.parallel.tp > 1 && job.gpu.id !== 'b200') return ['export CUDA_DEVICE_MAX_CONNECTIONS=1'];
+  if ((job.parallel.tp > 1 || contextParallelDegree(job.parallel) > 1) && job.gpu.id !== 'b200') return ['export CUDA_DEVICE_MAX_CONNECTIONS=1'];
   return [];
 }
 
@@ -50,12 +51,25 @@ function modelArguments(job: Job): string[] {
     args.push('--attention-dropout', '0', '--hidden-dropout', '0');
   }
   if (!model.tiedEmbeddings) args.push('--untie-embeddings-and-output-weights');
+  if (model.headDim !== undefined && model.headDim !== model.hidden / model.heads) args.push('--kv-channels', `${model.headDim}`);
+  const moe = moeOf(model);
+  if (moe !== undefined) {
+    args.push('--num-experts', `${moe.experts}`, '--moe-router-topk', `${moe.expertsPerToken}`, '--moe-ffn-hidden-size', `${moe.moeFfnHidden}`);
+    if (moe.sharedExperts > 0) args.push('--moe-shared-expert-intermediate-size', `${moe.sharedExperts * moe.moeFfnHidden}`);
+    // Which layers are MoE, as Megatron's pattern: a 0 for each leading dense layer, then a 1 for each MoE layer.
+    const first = model.firstDenseLayers ?? 0;
+    if (first > 0) args.push('--moe-layer-freq', `([0]*${first}+[1]*${model.layers - first})`);
+    else if ((model.moeLayerFrequency ?? 1) > 1) args.push('--moe-layer-freq', `${model.moeLayerFrequency}`);
+  }
   return args;
 }
 
 function parallelArguments(job: Job): string[] {
   const { model, parallel } = job;
   const args = ['--tensor-model-parallel-size', `${parallel.tp}`, '--pipeline-model-parallel-size', `${parallel.pp}`];
+  const context = contextParallelDegree(parallel);
+  if (context > 1) args.push('--context-parallel-size', `${context}`, '--cp-comm-type', parallel.cpCommunication === 'all-to-all' ? 'a2a' : 'p2p');
+  if (expertParallelDegree(parallel) > 1) args.push('--expert-model-parallel-size', `${expertParallelDegree(parallel)}`);
   if (parallel.schedule === 'interleaved-1f1b' && parallel.pp > 1) {
     args.push('--num-layers-per-virtual-pipeline-stage', `${model.layers / (parallel.pp * parallel.virtualStages)}`);
   }
@@ -103,10 +117,13 @@ export function megatronLaunch(job: Job): MegatronLaunch {
   };
 }
 
+/** A word as the shell reads it back: quoted when it holds anything but plain characters (e.g. `([0]*3+[1]*58)`). */
+const shellWord = (word: string): string => (/^[\w./:=,+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
+
 /** Flags with their values, one per line, continued with backslashes. */
 function continuationLines(words: readonly string[]): string[] {
   const lines: string[] = [];
-  for (const word of words) {
+  for (const word of words.map(shellWord)) {
     if (word.startsWith('--') || lines.length === 0) lines.push(word);
     else lines[lines.length - 1] += ` ${word}`;
   }

@@ -5,7 +5,7 @@ import { describePlan } from '../report.js';
 import { deepspeedRun } from './deepspeed.js';
 import { formatMegatronLaunch, megatronLaunch } from './megatron.js';
 import { checkedAgainst, exportEngines, type ExportEngine } from './sources.js';
-import { torchtitanConfigFunction, torchtitanOverrides, torchtitanToml } from './torchtitan.js';
+import { torchtitanConfigFunction, torchtitanOverrideBase, torchtitanOverrides, torchtitanToml } from './torchtitan.js';
 
 /** One file of an export: its conventional name and its text. */
 export interface ExportFile {
@@ -43,11 +43,11 @@ function torchtitanFiles(job: Job, notes: readonly string[]): ExportFile[] {
     `# ${module}.py must be importable (e.g. beside torchtitan's own checkout, from whose root this runs)`,
     `${torchrun(job)} -m torchtitan.train --module ${module} --config ${name}`,
   ];
-  if (job.precision !== 'fp8' && (job.parallel.tp === 1 || job.parallel.sequenceParallel)) {
-    const base = /import (\w+) as base_config/.exec(source)?.[1];
+  const base = torchtitanOverrideBase(job);
+  if (base !== undefined) {
     run.push(
       '# the same run as command-line overrides of torchtitan\'s own config (frozen for removal; kept for old scripts):',
-      `# ${torchrun(job)} -m torchtitan.train --module llama3 --config ${base ?? 'YOUR_BASE_CONFIG'} ${torchtitanOverrides(job).join(' ')}`,
+      `# ${torchrun(job)} -m torchtitan.train --module llama3 --config ${base} ${torchtitanOverrides(job).join(' ')}`,
     );
   }
   return [

@@ -7,11 +7,21 @@ type Value = string | number | boolean;
 type Setting = readonly [section: string, key: string, value: Value];
 
 /** torchtitan's own config functions for our presets (torchtitan/models/llama3/config_registry.py). */
-const baseConfigs: Readonly<Record<string, { function: string; flavor: string }>> = {
-  'llama3-8b': { function: 'llama3_8b', flavor: '8B' },
-  'llama3-70b': { function: 'llama3_70b', flavor: '70B' },
-  'llama3-405b': { function: 'llama3_405b', flavor: '405B' },
+const baseConfigs: Readonly<Record<string, { function: string; flavor: string; precision: Job['precision'] }>> = {
+  'llama3-8b': { function: 'llama3_8b', flavor: '8B', precision: 'bf16' },
+  'llama3-70b': { function: 'llama3_70b', flavor: '70B', precision: 'bf16' },
+  'llama3-405b': { function: 'llama3_405b', flavor: '405B', precision: 'fp8' }, // Float8LinearConverter on all but lm_head
 };
+
+/**
+ * torchtitan's own config function whose command-line overrides give this plan, or undefined: overrides cannot
+ * change the model's converters, so the base must already train in the plan's precision.
+ */
+export function torchtitanOverrideBase(job: Job): string | undefined {
+  const base = baseConfigs[job.model.name];
+  if (base === undefined || base.precision !== job.precision) return undefined;
+  return job.parallel.tp > 1 && !job.parallel.sequenceParallel ? undefined : base.function;
+}
 
 /** Data-parallel layout: FSDP2 shards over d (ZeRO-2 keeps weights gathered until the backward), or replicates. */
 function dataParallel(job: Job): Setting[] {
@@ -27,8 +37,11 @@ function dataParallel(job: Job): Setting[] {
 /** Settings common to both forms, except the batch, which the two releases name differently. */
 function parallelSettings(job: Job): Setting[] {
   const { model, parallel: p } = job;
+  // (v0.2.2 has no enable_sequence_parallel: its refusals keep sequence parallelism on under TP.)
   const settings: Setting[] = [...dataParallel(job), ['parallelism', 'tensor_parallel_degree', p.tp]];
   if (p.tp > 1 && !p.sequenceParallel) settings.push(['parallelism', 'enable_sequence_parallel', false]);
+  if ((p.cp ?? 1) > 1) settings.push(['parallelism', 'context_parallel_degree', p.cp!]);
+  if ((p.ep ?? 1) > 1) settings.push(['parallelism', 'expert_parallel_degree', p.ep!]);
   settings.push(['parallelism', 'pipeline_parallel_degree', p.pp]);
   if (p.pp > 1) {
     settings.push(['parallelism', 'pipeline_parallel_schedule', torchSchedules[p.schedule]!]);
@@ -82,20 +95,15 @@ export function torchtitanConfigFunction(job: Job): string {
     lines.push(`from torchtitan.models.llama3.config_registry import ${base.function} as base_config`);
   }
   if (job.parallel.recompute === 'full') lines.push('from torchtitan.distributed.activation_checkpoint import FullAC');
-  if (job.precision === 'fp8') {
-    lines.push('from torchtitan.components.quantization import Float8LinearConverter');
-    if (base !== undefined) lines.push('from torchtitan.models.llama3 import model_registry');
-  }
+  if (job.precision === 'fp8') lines.push('from torchtitan.components.quantization import Float8LinearConverter');
+  if (base !== undefined) lines.push('from torchtitan.models.llama3 import model_registry');
   lines.push('', '', `def ${name}() -> Trainer.Config:`, '    config = base_config()');
   for (const [section, key, value] of currentSettings(job)) lines.push(`    config.${section}.${key} = ${pythonValue(value)}`);
   lines.push(`    config.activation_checkpoint = ${job.parallel.recompute === 'full' ? 'FullAC.Config()' : 'None'}`);
-  if (job.precision === 'fp8') {
-    lines.push(
-      base === undefined
-        ? '    # fp8: rebuild config.model_spec with converters=[Float8LinearConverter.Config()]'
-        : `    config.model_spec = model_registry("${base.flavor}", converters=[Float8LinearConverter.Config()])`,
-    );
-  }
+  // The model built again with exactly the plan's precision: torchtitan's own llama3_405b() converts to fp8.
+  const converters = job.precision === 'fp8' ? 'converters=[Float8LinearConverter.Config()]' : 'converters=[]';
+  if (base !== undefined) lines.push(`    config.model_spec = model_registry("${base.flavor}", ${converters})`);
+  else if (job.precision === 'fp8') lines.push('    # fp8: rebuild config.model_spec with converters=[Float8LinearConverter.Config()]');
   lines.push('    return config');
   return `${lines.join('\n')}\n`;
 }
@@ -103,13 +111,10 @@ export function torchtitanConfigFunction(job: Job): string {
 /** The same settings as `--section.option value` overrides of torchtitan's base config (frozen, kept for old scripts). */
 export function torchtitanOverrides(job: Job): string[] {
   checked(job, 'torchtitan');
-  if (job.precision === 'fp8') {
-    throw new UsageError('torchtitan takes fp8 as a model converter, which its command line cannot set; use the config function');
+  if (torchtitanOverrideBase(job) === undefined) {
+    throw new UsageError('torchtitan\'s command line cannot set the model\'s converters or turn sequence parallelism off for this plan; use the config function');
   }
-  const words = currentSettings(job).flatMap(([section, key, value]) => {
-    if (value === false) throw new UsageError(`torchtitan's command line has no checked form for ${section}.${key} = False; use the config function`);
-    return value === true ? [`--${section}.${key}`] : [`--${section}.${key}`, `${value}`];
-  });
+  const words = currentSettings(job).flatMap(([section, key, value]) => (value === true ? [`--${section}.${key}`] : [`--${section}.${key}`, `${value}`]));
   words.push(`activation-checkpoint:${job.parallel.recompute === 'full' ? 'full' : 'none'}`);
   return words;
 }

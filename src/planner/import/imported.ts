@@ -50,9 +50,9 @@ export function importedConfig(imported: ImportedJob, context: ImportContext): E
   }
   const tp = context.tp ?? imported.parallel.tp ?? 1;
   const pp = context.pp ?? imported.parallel.pp ?? 1;
-  const gpus = context.gpus ?? imported.gpus ?? (imported.parallel.dp === undefined ? undefined : imported.parallel.dp * tp * pp);
+  const gpus = context.gpus ?? imported.gpus ?? (imported.parallel.dp === undefined ? undefined : imported.parallel.dp * tp * pp * (imported.parallel.cp ?? 1));
   if (gpus === undefined) throw new UsageError(`${context.source} does not say how many GPUs run it; give --gpus`);
-  const dp = imported.parallel.dp ?? gpus / (tp * pp);
+  const dp = imported.parallel.dp ?? gpus / (tp * pp * (imported.parallel.cp ?? 1));
   const microBatchSize = imported.parallel.microBatchSize ?? 1;
   const globalBatchSize = imported.parallel.globalBatchSize ??
     (imported.pipelineMicrobatches === undefined ? undefined : imported.pipelineMicrobatches * microBatchSize * dp);

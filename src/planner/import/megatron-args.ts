@@ -67,9 +67,16 @@ export function parseMegatronArgs(text: string, source: string): ImportedJob {
       (env.has('CUDA_DEVICE_MAX_CONNECTIONS') ? ` (this script sets ${connections ?? 'it unset'})` : ' (this script does not set it)'));
   }
   if (fsdp && flags.get('--ckpt-format') !== 'fsdp_dtensor') findings.push('Megatron-FSDP (--use-megatron-fsdp) is refused without --ckpt-format fsdp_dtensor');
-  if (context > 1) findings.push(`--context-parallel-size ${context} is not modelled by the planner yet; estimated without context parallelism`);
+  const commType = flags.get('--cp-comm-type');
+  if (context > 1 && (commType === 'allgather' || commType === 'a2a+p2p')) {
+    findings.push(`--cp-comm-type ${commType} is estimated as the ring (p2p) exchange, the nearest the planner models`);
+  }
   const experts = count('--num-experts');
-  if (experts !== undefined) findings.push(`--num-experts ${experts}: the planner does not model experts yet; estimated as a dense model`);
+  const expertWidth = count('--moe-ffn-hidden-size') ?? count('--ffn-hidden-size');
+  const shared = count('--moe-shared-expert-intermediate-size');
+  const layerFrequency = flags.get('--moe-layer-freq');
+  // Megatron's layer pattern "([0]*k+[1]*n)": k leading dense layers; a plain number: every n-th layer is MoE.
+  const pattern = typeof layerFrequency === 'string' ? /^\(?\[0\]\*(\d+)\+\[1\]\*\d+\)?$/.exec(layerFrequency.replace(/\s/g, '')) : null;
 
   const perNode = positiveCount(source, '--nproc-per-node', launch.get('--nproc-per-node') ?? launch.get('--nproc_per_node'));
   const nodes = positiveCount(source, '--nnodes', launch.get('--nnodes')) ?? 1;
@@ -86,9 +93,20 @@ export function parseMegatronArgs(text: string, source: string): ImportedJob {
       ...(count('--seq-length') === undefined ? {} : { seqLength: count('--seq-length')! }),
       ...(count('--vocab-size') === undefined ? {} : { vocab: count('--vocab-size')! }),
       tiedEmbeddings: !flags.has('--untie-embeddings-and-output-weights'),
+      ...(count('--kv-channels') === undefined ? {} : { headDim: count('--kv-channels')! }),
+      ...(experts === undefined ? {} : {
+        experts,
+        expertsPerToken: count('--moe-router-topk') ?? 2,
+        ...(expertWidth === undefined ? {} : { moeFfnHidden: expertWidth }),
+        ...(shared === undefined || expertWidth === undefined ? {} : { sharedExperts: Math.round(shared / expertWidth) }),
+        ...(pattern !== null ? { firstDenseLayers: Number(pattern[1]) }
+          : /^\d+$/.test(`${layerFrequency}`) ? { moeLayerFrequency: Number(layerFrequency) } : {}),
+      }),
     },
     parallel: {
       tp, pp, zero,
+      ...(context > 1 ? { cp: context, cpCommunication: commType === 'a2a' ? 'all-to-all' : 'ring' } : {}),
+      ...((count('--expert-model-parallel-size') ?? 1) > 1 ? { ep: count('--expert-model-parallel-size')! } : {}),
       ...(count('--micro-batch-size') === undefined ? {} : { microBatchSize: count('--micro-batch-size')! }),
       ...(count('--global-batch-size') === undefined ? {} : { globalBatchSize: count('--global-batch-size')! }),
       schedule: interleaved ? 'interleaved-1f1b' : '1f1b',

@@ -70,6 +70,8 @@ export function parseTorchtitanOverrides(text: string, source: string, seqLength
     ...(seq === undefined ? {} : { model: { seqLength: seq } }),
     parallel: {
       tp, pp, zero, schedule,
+      ...((count('parallelism.context_parallel_degree') ?? 1) > 1 ? { cp: count('parallelism.context_parallel_degree')!, cpCommunication: 'ring' as const } : {}),
+      ...((count('parallelism.expert_parallel_degree') ?? 1) > 1 ? { ep: count('parallelism.expert_parallel_degree')! } : {}),
       ...(shard === undefined ? {} : { dp: replicate * shard }),
       ...(microBatchSize === undefined ? {} : { microBatchSize }),
       ...(globalBatchSize === undefined ? {} : { globalBatchSize }),

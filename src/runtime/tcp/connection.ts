@@ -23,6 +23,13 @@ export interface ConnectionEvents {
 const encoder = new TextEncoder();
 /** Frames held before their listener comes: the few a peer sends right after its handshake. */
 const heldFrames = 64;
+/**
+ * Bytes a sender lets wait for the kernel before it waits itself. A peer busy computing reads nothing, and
+ * its socket buffers hold less than one activation; blocking the sender then would stall the pipeline for a
+ * whole compute, so it goes on with its next action and the queue drains when its event loop turns. What a
+ * step sends is bounded by its schedule, this bounds it again.
+ */
+const queuedBytes = 64 << 20;
 
 export class Connection {
   private readonly reader: FrameReader;
@@ -140,14 +147,18 @@ export class Connection {
     return this.write({ type: 'control', dtype: 'bytes', shape: [], stage: -1, microbatch: -1, byteLength: json.byteLength }, json);
   }
 
-  /** A tensor between ranks, straight from its own bytes (no copy in user space); false when the socket is full. */
+  /**
+   * A tensor between ranks, straight from its own bytes (no copy in user space: what the kernel does not take
+   * at once waits, referenced, until it does). False once more than `queuedBytes` wait: back-pressure.
+   */
   sendTensor(header: FrameHeader, data: Float32Array): boolean {
-    return this.write(header, data);
+    this.write(header, data);
+    return this.socket.writableLength <= queuedBytes;
   }
 
-  /** Resolves once the socket has room again (or the link is gone). */
+  /** Resolves once what waits to be written is back under `queuedBytes` (or the link is gone). */
   drained(): Promise<void> {
-    if (this.ended || !this.socket.writableNeedDrain) return Promise.resolve();
+    if (this.ended || this.socket.writableLength <= queuedBytes) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         this.socket.off('drain', done);

@@ -5,6 +5,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { DriverMessage, RankReply } from '../protocol.js';
+import { portMesh } from '../mesh.js';
 import type { RankLinkEvents, RankLinks } from '../transport.js';
 
 /**
@@ -25,14 +26,7 @@ export class ThreadRanks implements RankLinks {
 
   constructor(readonly size: number) {
     this.hosts = new Array<string>(size).fill(hostname());
-    const peers: (MessagePort | undefined)[][] = Array.from({ length: size }, () => new Array(size).fill(undefined));
-    for (let a = 0; a < size; a++) {
-      for (let b = a + 1; b < size; b++) {
-        const { port1, port2 } = new MessageChannel();
-        peers[a]![b] = port1;
-        peers[b]![a] = port2;
-      }
-    }
+    const peers = portMesh<MessagePort>(size, () => new MessageChannel());
     this.workers = Array.from({ length: size }, (_, rank) => {
       const ports = peers[rank]!.filter((port): port is MessagePort => port !== undefined);
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { rank, peers: peers[rank] }, transferList: ports });

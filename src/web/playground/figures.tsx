@@ -1,6 +1,6 @@
 /** The numbers beside the chart: the theory's formula next to the simulated bubble, and a row per rank. */
 import type { Schedule, Theory, Timeline } from '../../schedule/index.js';
-import { meanBubble, percent, shortNumber } from '../../trace/index.js';
+import { idleWithin, meanBubble, percent, shortNumber } from '../../trace/index.js';
 
 const MiB = 2 ** 20;
 
@@ -23,6 +23,19 @@ export function TheoryNote({ schedule, timeline, theory, comm, custom }: TheoryN
       </p>
       {custom || theory === undefined ? (
         <p>A custom schedule has no closed form: the simulation is the figure.</p>
+      ) : theory.firstRankIdle ? (
+        <p>
+          <strong>Theory</strong> counts rank 0's idle time between its first and its last action:{' '}
+          <code>{theory.firstRankIdle.formula}</code>
+          {theory.firstRankIdle.seconds === undefined ? (
+            <> holds when {theory.conditions}; these settings do not meet that.</>
+          ) : (
+            <> = <output aria-label="theory idle on rank 0">{shortNumber(theory.firstRankIdle.seconds)} s</output>, simulated{' '}
+              <output aria-label="simulated idle on rank 0">{shortNumber(idleWithin(timeline, 0))} s</output>, when {theory.conditions}.</>
+          )}
+          {comm > 0 && ' The formula leaves communication out.'}
+          {' '}<span class="source">({theory.source}; peak stash {theory.peakFormula})</span>
+        </p>
       ) : (
         <p>
           <strong>Theory</strong> <code>{theory.bubbleFormula}</code>

@@ -1,6 +1,6 @@
 /** The schedule playground: controls, the Gantt chart, per-rank bubble and stash beside the theory, Play, and a comparison. */
 import { useMemo, useState } from 'preact/hooks';
-import { scheduleNames, type ActionKind, type ScheduleName } from '../../schedule/index.js';
+import { catalogueEntry, catalogueNames, type ActionKind, type ScheduleName } from '../../schedule/index.js';
 import { NumberField, SelectField } from '../fields.js';
 import { Comparison } from './comparison.js';
 import { CustomEditor } from './custom-editor.js';
@@ -17,10 +17,11 @@ const initial: PlaygroundSettings = {
   comm: 0,
   activationMiB: 512,
   customText: 'schedule my-1f1b\nrank 0: 0F0 0F1 0B0 0B1\nrank 1: 1F0 1B0 1F1 1B1\n',
+  customFormat: 'text',
 };
 
 const scheduleOptions = [
-  ...scheduleNames.map((name) => ({ value: name, label: name })),
+  ...catalogueNames.map((name) => ({ value: name, label: name })),
   { value: 'custom' as const, label: 'custom (edit below)' },
 ];
 
@@ -37,6 +38,8 @@ export function Playground() {
   const result = useMemo(() => runSettings(settings), [settings]);
   const custom = settings.schedule === 'custom';
   const inEffect = result.ok ? result.schedule : undefined;
+  const entry = custom ? undefined : catalogueEntry(settings.schedule as ScheduleName);
+  const fixedChunks = entry !== undefined && entry.chunks.min === entry.chunks.max;
 
   return (
     <div class="playground">
@@ -52,13 +55,13 @@ export function Playground() {
         <NumberField
           label="Chunks per rank v"
           integer
-          min={1}
+          min={entry?.chunks.min ?? 1}
           max={16}
-          value={settings.chunks}
-          placeholder={inEffect ? String(inEffect.stages / inEffect.ranks) : 'default'}
-          disabled={custom}
+          value={fixedChunks ? entry.chunks.default : settings.chunks}
+          placeholder={String(entry?.chunks.default ?? (inEffect ? inEffect.stages / inEffect.ranks : ''))}
+          disabled={custom || fixedChunks}
           onChange={(chunks) => update({ chunks })}
-          hint="empty: the schedule's own"
+          hint={fixedChunks ? `${settings.schedule} places ${entry.chunks.default}` : "empty: the schedule's own"}
         />
         {(['F', 'B', 'I', 'W'] as const).map((kind) => (
           <NumberField
@@ -72,6 +75,7 @@ export function Playground() {
         ))}
         <NumberField label="Communication (s per message)" min={0} step={0.05} value={settings.comm} onChange={(comm) => comm !== undefined && update({ comm })} />
         <NumberField label="Activation per micro-batch (MiB)" min={0} step={64} value={settings.activationMiB} onChange={(activationMiB) => activationMiB !== undefined && update({ activationMiB })} />
+        {entry && <p class="note"><strong>{entry.name}</strong>: {entry.summary} ({entry.source}).</p>}
         <p class="note">
           Costs are one rank's whole share of the model; with v chunks each chunk costs 1/v. Schedules that split the
           backward (zb-h1, zb-v) run I and W; the others run B.
@@ -90,10 +94,12 @@ export function Playground() {
 
       <CustomEditor
         text={settings.customText}
+        format={settings.customFormat}
         active={custom}
         error={custom && !result.ok ? result : undefined}
         current={inEffect}
         onText={(customText) => update({ customText })}
+        onFormat={(customFormat) => update({ customFormat })}
         onUse={(customText) => update({ customText, schedule: 'custom' })}
       />
 

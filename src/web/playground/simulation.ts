@@ -1,10 +1,10 @@
 /** The playground's settings turned into a schedule and its simulated timeline, or the message saying why not. */
 import { UsageError } from '../../errors.js';
 import {
-  generateSchedule, parseSchedule, scheduleTheory, simulate, uniformCosts,
+  generateSchedule, parseSchedule, parseTorchCsv, scheduleTheory, simulate, uniformCosts,
   type RankDurations, type Schedule, type ScheduleName, type Theory, type Timeline,
 } from '../../schedule/index.js';
-import { locateError, type ErrorLocation } from './error-location.js';
+import { locateError, type ErrorLocation, type ScheduleFormat } from './error-location.js';
 
 export interface PlaygroundSettings {
   readonly schedule: ScheduleName | 'custom';
@@ -21,6 +21,8 @@ export interface PlaygroundSettings {
   /** Activation memory one micro-batch stashes on a rank, MiB. */
   readonly activationMiB: number;
   readonly customText: string;
+  /** How the custom text is written: `rank 0: 0F0 …` lines, or PyTorch pipelining's CSV. */
+  readonly customFormat: ScheduleFormat;
 }
 
 export type Simulation =
@@ -30,7 +32,7 @@ export type Simulation =
 const MiB = 2 ** 20;
 
 export function buildSchedule(settings: PlaygroundSettings, name: ScheduleName | 'custom' = settings.schedule): Schedule {
-  if (name === 'custom') return parseSchedule(settings.customText);
+  if (name === 'custom') return settings.customFormat === 'csv' ? parseTorchCsv(settings.customText) : parseSchedule(settings.customText);
   return generateSchedule(name, {
     ranks: settings.ranks,
     microbatches: settings.microbatches,
@@ -52,7 +54,7 @@ export function runSettings(settings: PlaygroundSettings): Simulation {
     return { ok: true, schedule, timeline, theory };
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    const where = settings.schedule === 'custom' ? locateError(settings.customText, error.message) : undefined;
+    const where = settings.schedule === 'custom' ? locateError(settings.customText, error.message, settings.customFormat) : undefined;
     return { ok: false, message: error.message, ...(where ? { where } : {}) };
   }
 }

@@ -4,7 +4,7 @@
  * draws them.
  */
 import { z } from 'zod';
-import { actionKinds, commKinds, type ScheduleJson, type Timeline } from '../../schedule/index.js';
+import { actionKinds, commKinds, type ActionKind, type CommKind, type ScheduleJson, type Timeline } from '../../schedule/index.js';
 
 export const labEventTypes = ['run', 'step', 'end', 'failed'] as const;
 
@@ -31,6 +31,8 @@ export interface StepFigures {
 /** The run is over; its last step came with the step event before. */
 export interface RunEnd {
   readonly valLoss: number;
+  /** SHA-256 of every parameter's bytes: equal for bitwise equal models, wherever they were trained. */
+  readonly paramChecksum: string;
 }
 
 export interface RunFailed {
@@ -50,8 +52,11 @@ const perRank = z.array(z.number().finite());
 export const timelineSchema = z.object({
   events: z.array(z.object({
     rank: count,
-    // compute actions, and the communication a lowered timeline carries (its per-step actions have no micro-batch)
-    action: z.object({ kind: z.enum([...actionKinds, ...commKinds]), microbatch: count.optional(), stage: count }),
+    // Predicted timelines are simulated lowered, so they carry communication as well as compute.
+    action: z.union([
+      z.object({ kind: z.enum(actionKinds as [ActionKind, ...ActionKind[]]), microbatch: count, stage: count }),
+      z.object({ kind: z.enum(commKinds as [CommKind, ...CommKind[]]), microbatch: count.optional(), stage: count }),
+    ]),
     start: seconds,
     end: seconds,
   })),
@@ -81,6 +86,6 @@ export const labEventSchemas = {
     timeline: timelineSchema.optional(),
     predicted: timelineSchema.optional(),
   }),
-  end: z.object({ valLoss: z.number() }),
+  end: z.object({ valLoss: z.number(), paramChecksum: z.string().regex(/^[0-9a-f]{64}$/) }),
   failed: z.object({ message: z.string() }),
 } as const;

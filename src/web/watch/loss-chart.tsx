@@ -16,7 +16,7 @@ export function LossChart({ steps, losses, label }: { readonly steps: readonly n
         height: HEIGHT,
         scales: { x: { time: false } },
         // Whole steps on the x axis.
-        axes: [{ label: 'step', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, { label: 'training loss (nats per token)', size: 60 }],
+        axes: [{ label: 'step', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, { label: 'training loss', size: 60 }],
         series: [{ label: 'step' }, { label: 'training loss', stroke: '#3b6ea5', width: 2, points: { show: false } }],
         legend: { show: false },
       },

@@ -14,7 +14,7 @@ export interface RunState {
   readonly measured?: Timeline;
   readonly predicted?: Timeline;
   readonly measuredStep?: number;
-  readonly end?: { readonly valLoss: number };
+  readonly end?: { readonly valLoss: number; readonly paramChecksum: string };
   readonly failure?: string;
 }
 
@@ -40,7 +40,7 @@ export function applyEvent(state: RunState, event: LabEvent): RunState {
       };
     }
     case 'end':
-      return { ...state, end: { valLoss: event.data.valLoss } };
+      return { ...state, end: event.data };
     case 'failed':
       return { ...state, failure: event.data.message };
   }

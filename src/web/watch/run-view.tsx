@@ -21,7 +21,12 @@ export function RunView({ run, name }: { readonly run: RunState; readonly name: 
         ) : (
           'waiting for the first step…'
         )}
-        {run.end && <> · finished, validation loss <output aria-label={`${name}: validation loss`}>{run.end.valLoss.toFixed(4)}</output></>}
+        {run.end && (
+          <>
+            {' '}· finished, validation loss <output aria-label={`${name}: validation loss`}>{run.end.valLoss.toFixed(4)}</output> · parameters
+            sha256 <output class="checksum" aria-label={`${name}: parameters sha256`} title={run.end.paramChecksum}>{run.end.paramChecksum}</output>
+          </>
+        )}
       </p>
       {run.failure && <p role="alert" class="error">{run.failure}</p>}
       <LossChart steps={run.stepNumbers} losses={run.losses} label={`${name}: loss curve`} />
