@@ -70,7 +70,7 @@ test('a tied checkpoint refuses --untied; an untied one is continued untied with
   const tokenizer = CharTokenizer.fromText('abc');
   const options = parseTrainOptions({
     layers: '4', embd: '256', heads: '4', seqLen: '128', batchSize: '16', microbatches: '4', steps: '100', lr: '3e-4',
-    weightDecay: '0.1', clip: '1', seed: '1337', untied: true, stages: '2', schedule: '1f1b', recompute: false, json: false,
+    weightDecay: '0.1', clip: '1', seed: '1337', untied: true, stages: '2', replicas: '1', schedule: '1f1b', recompute: false, json: false,
   });
   assert.throws(() => resumedOptions(options, new Set(['untied']), 'ck', config, {}), (error: unknown) => error instanceof UsageError && error.message === '--untied contradicts the checkpoint in ck, which has a head tied to its embedding (tie_word_embeddings true): leave --untied out to continue it');
   assert.equal(resumedOptions({ ...options, untied: false }, new Set(), 'ck', { ...config, tied: false }, {}).untied, true);

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const bin = new URL('../../bin/conveyor.js', import.meta.url).pathname;
 const conveyor = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -18,7 +20,7 @@ function usageError(args: string[]): string {
 test('an unknown command is a one-line usage error with exit code 2', () => {
   assert.equal(
     usageError(['trian']),
-    "conveyor: 'trian' is not a conveyor command; did you mean train? (commands: train, launch, eval, sample, schedule, plan, estimate, explain, lab)",
+    "conveyor: 'trian' is not a conveyor command; did you mean train? (commands: train, launch, eval, sample, schedule, plan, estimate, explain, diagnose, lab)",
   );
 });
 
@@ -72,6 +74,23 @@ test('inputs that used to hang or be read in silence are refused: /dev/zero file
     [[...plan, '--hardware', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give a JSON hardware file describing your GPU'],
     [[...plan, '--precision', 'bf16,fp8'], "conveyor: --precision must be one of bf16, fp16, fp8, got 'bf16,fp8'"],
     [[...plan.slice(0, -1), '99999999999999999'], "conveyor: --global-batch must be a whole number ≥ 1, got '99999999999999999' (at most 9007199254740991)"],
+    [['plan', '--model', 'llama3-8b', '--global-batch', '8', '--cluster', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give a cluster file: a JSON file of GPU groups, { "groups": [{ "gpu", "gpus", "nodes"? }], "interGroupBandwidthGBs" }'],
+    [['diagnose', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give the Chrome trace of one rank (torch.profiler) or a conveyor --trace file'],
+    [['diagnose', '/tmp'], 'conveyor: /tmp is not a regular file; give the Chrome trace of one rank (torch.profiler) or a conveyor --trace file'],
+    [['estimate', '--megatron-args-file', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give a launch script'],
   ];
   for (const [args, expected] of cases) assert.equal(usageError(args), expected);
+});
+
+test('cluster sizes beyond any machine are refused in a line, not searched for ever or crashed on', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'conveyor-cluster-'));
+  try {
+    // A group of 10¹⁵ GPUs held more pipeline stages than an array can; 2⁴⁰ GPUs were tried divisor by divisor.
+    const cluster = join(folder, 'huge.json');
+    writeFileSync(cluster, JSON.stringify({ groups: [{ gpu: 'h100-sxm', gpus: 8 }, { gpu: 'a100-80gb', gpus: 1e15, nodes: 1 }], interGroupBandwidthGBs: 12.5 }));
+    assert.match(usageError(['plan', '--model', 'llama3-8b', '--global-batch', '64', '--cluster', cluster]), /^conveyor: no way to split llama3-8b on 8 × h100-sxm \+ 1000000000000000 × a100-80gb .*pp must leave at least one of the 32 layers/);
+    assert.match(usageError(['plan', '--model', 'llama3-8b', '--global-batch', '64', '--gpu', 'h100-sxm', '--gpus', String(2 ** 40)]), /^conveyor: no way to split llama3-8b on 1099511627776 × h100-sxm/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 });

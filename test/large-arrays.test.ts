@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sampleToken } from '../src/data/sampling.js';
 import { SplitMix32 } from '../src/data/random.js';
+import { extent } from '../src/planner/diagnose/spans.js';
 import { parseSchedule, type Schedule, type Timeline } from '../src/schedule/index.js';
 import { drawSvg, drawTextGrid } from '../src/trace/index.js';
 
@@ -45,4 +46,9 @@ test('sampling draws from a vocabulary of 300 000 symbols', () => {
   const probabilities = new Float32Array(many);
   probabilities[many - 1] = 1;
   assert.equal(sampleToken(probabilities, 1, new SplitMix32(1)), many - 1);
+});
+
+test('a trace of 300 000 spans has an extent (diagnose read the spans of a step, and a trace\'s events, by spreading them)', () => {
+  const spans = Array.from({ length: many }, (_, i) => ({ start: i + 1, end: i + 3 }));
+  assert.deepEqual(extent(spans), { start: 1, end: many + 2 });
 });

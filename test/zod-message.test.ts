@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { UsageError } from '../src/errors.js';
-import { parseEstimateConfig, parseHardware } from '../src/planner/index.js';
+import { parseCluster, parseEstimateConfig, parseHardware } from '../src/planner/index.js';
 import { printable, quote } from '../src/quote.js';
 import { describeZodError } from '../src/zod-message.js';
 
@@ -72,6 +72,10 @@ test('the planner files say which field is wrong and what it accepts (issue 14, 
     'hardware file gpu.json: missing peakTflopsBf16 (a number), memoryGiB (a number), memoryBandwidthGBs (a number), ' +
       'intraNodeBandwidthGBs (a number), gpusPerNode (a whole number) and interNodeBandwidthGBs (a number)',
   );
+  const cluster = (value: unknown) => usageMessage(() => parseCluster(value, 'two.json'));
+  const shape = '; a cluster file is { "groups": [{ "gpu", "gpus", "nodes"? }], "interGroupBandwidthGBs", "interGroupLatencyUs"? }';
+  assert.equal(cluster({ groups: [{ gpu: 'h100-sxm', gpus: '8' }], interGroupBandwidthGBs: 12.5 }), `cluster file two.json: groups[0].gpus: expected a whole number, got "8"${shape}`);
+  assert.equal(cluster({ groups: [{ gpu: 'h100-sxm', gpus: 8 }] }), `cluster file two.json: interGroupBandwidthGBs is missing (a number)${shape}`);
 });
 
 test('echoed user text is short and printable', () => {

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 /** The size of a file the user named; a missing, empty or non-regular file is the user's mistake. */
-function checkedSize(path: string, expected: string): number {
+export function regularFileSize(path: string, expected: string): number {
   if (path === '') throw new UsageError(`the file name is empty; give ${expected}`);
   let size: number;
   try {
@@ -23,14 +23,14 @@ function checkedSize(path: string, expected: string): number {
 
 /** Reads a whole file the user named; a missing, empty, non-regular or too large file is the user's mistake. */
 export function readNonEmptyFile(path: string, expected = 'a UTF-8 text file'): Buffer {
-  const size = checkedSize(path, expected);
+  const size = regularFileSize(path, expected);
   if (size > MAX_FILE_BYTES) throw new UsageError(`${path} has ${size} bytes, more than the ${MAX_FILE_BYTES} one file can be read into; give ${expected} below 2 GiB`);
   return readFileSync(path);
 }
 
 /** The first `count` bytes of a file the user named (fewer when it is shorter), and its whole size. */
 export function readFileStart(path: string, count: number, expected: string): { readonly start: Buffer; readonly size: number } {
-  const size = checkedSize(path, expected);
+  const size = regularFileSize(path, expected);
   const start = Buffer.alloc(Math.min(count, size));
   const descriptor = openSync(path, 'r');
   try {

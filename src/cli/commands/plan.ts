@@ -1,14 +1,13 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { readWholeNumber } from '../../number-text.js';
 import { quote } from '../../quote.js';
 import {
   clusterGpus, engineSources, estimateJson, exportFiles, findGpu, formatExportFiles, gpusName, isExportEngine, unknownEngine,
-  formatEstimate, formatPlanTable, noPlanError, parseCluster, planForEngine, searchPlans,
+  formatEstimate, formatPlanTable, noPlanError, parseCluster, parseJsonText, planForEngine, searchPlans,
   type Cluster, type Precision, type Recompute, type SearchRequest, type ZeroStage,
 } from '../../planner/index.js';
-import { resolveModelOption } from '../job-source.js';
+import { readText, resolveModelOption } from '../job-source.js';
 import { userGpus, type PlannerOptions } from './estimate.js';
 
 interface PlanOptions extends PlannerOptions {
@@ -95,15 +94,8 @@ function searchRequest(options: PlanOptions): SearchRequest {
 
 /** Reads a --cluster file: groups of GPUs and the link between them (parsed by the planner, read here). */
 function readCluster(path: string, options: PlanOptions): Cluster {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UsageError(
-      error instanceof SyntaxError ? `cluster file ${path} is not valid JSON: ${error.message}` : `cannot read cluster file ${path}; give the path of a JSON file of GPU groups`,
-    );
-  }
-  return parseCluster(json, path, userGpus(options));
+  const text = readText(path, 'cluster file: a JSON file of GPU groups, { "groups": [{ "gpu", "gpus", "nodes"? }], "interGroupBandwidthGBs" }');
+  return parseCluster(parseJsonText(text, `cluster file ${path}`), path, userGpus(options));
 }
 
 /** The fastest plan the engine runs, as its files; with --json, the plan, what it gave up and the files as JSON. */
