@@ -9,6 +9,9 @@ import { quote } from './quote.js';
 const digits = /^\d+$/;
 const decimal = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
+/** Whether `text` is a number written as a decimal (an exponent allowed), the form every non-count number takes. */
+export const isDecimal = (text: string): boolean => decimal.test(text);
+
 /** A whole number ≥ min (and ≤ max) written in digits; anything else is a UsageError naming `name`. */
 export function readWholeNumber(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
