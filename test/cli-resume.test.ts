@@ -55,6 +55,8 @@ test('a resumed run given no flags but --resume and --steps continues exactly as
     [['--seed', '1337'], `--seed 1337 contradicts the checkpoint in ${checkpoint}, which was trained with --seed 5: leave --seed out to continue it`],
     [['--lr', '3e-4'], `--lr 0.0003 contradicts the checkpoint in ${checkpoint}, which was trained with --lr 0.01: leave --lr out to continue it`],
     [['--microbatches', '4'], `the checkpoint in ${checkpoint} was trained with --batch-size 6, which --microbatches 4 does not divide: use --microbatches 3`],
+    // --replicas is not the checkpoint's to decide, but each replica's share must still be whole (a rank failed on 1.5 rows)
+    [['--replicas', '2'], `the checkpoint in ${checkpoint} was trained with --batch-size 6, which --microbatches 2 × --replicas 2 = 4 does not divide: use --replicas 1`],
     [['--data', other], `${other} is not the text the checkpoint in ${checkpoint} was trained on (${text}, which has changed since, or another file): resume on that text`],
   ];
   for (const [flags, message] of refusals) {

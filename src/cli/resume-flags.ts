@@ -76,6 +76,13 @@ export function resumedOptions(options: TrainOptions, given: ReadonlySet<string>
   if (result.batchSize % result.microbatches !== 0) {
     throw new UsageError(`${where} was trained with --batch-size ${result.batchSize}, which --microbatches ${result.microbatches} does not divide: use --microbatches ${largestDivisorAtMost(result.batchSize, result.microbatches)}`);
   }
+  const perMicrobatch = result.batchSize / result.microbatches;
+  if (perMicrobatch % result.replicas !== 0) {
+    throw new UsageError(
+      `${where} was trained with --batch-size ${result.batchSize}, which --microbatches ${result.microbatches} × --replicas ${result.replicas} = ${result.microbatches * result.replicas} does not divide: ` +
+        `use --replicas ${largestDivisorAtMost(perMicrobatch, result.replicas)}`,
+    );
+  }
   return result;
 }
 
