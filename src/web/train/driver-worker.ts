@@ -31,7 +31,7 @@ async function train(request: BrowserTrainRequest): Promise<void> {
   const options = parseTrainOptions({
     layers: request.layers, embd: request.embd, heads: request.heads, seqLen: request.seqLen, batchSize: request.batchSize,
     microbatches: request.microbatches, steps: request.steps, lr: request.lr, weightDecay: 0.1, clip: 1, seed: request.seed,
-    untied: false, stages: request.stages, schedule: request.schedule, recompute: false, json: false,
+    untied: false, stages: request.stages, replicas: 1, schedule: request.schedule, recompute: false, json: false,
   });
   if (!isScheduleName(options.schedule)) throw new UsageError(`unknown schedule '${options.schedule}'`);
   const schedule = generateSchedule(options.schedule, { ranks: options.stages, microbatches: options.microbatches });
