@@ -112,6 +112,22 @@ test('shapes larger than every cache block (ragged in M, K and N) match the refe
   }
 });
 
+test('a narrow product (65 columns, as the logits) past the k block and with a ragged 1-wide last panel matches the reference, accumulate included', () => {
+  // few column panels: the native kernel reads A in place and runs the last panel two micro-panels tall
+  const M = 131;
+  const K = 517;
+  const N = 65;
+  const a = randomArray(M * K, 21, true);
+  const b = randomArray(K * N, 22, true);
+  const initial = randomArray(M * N, 23);
+  const out = allocFloat32(M * N);
+  for (const form of forms) {
+    out.set(initial);
+    matmul(out, a, b, M, K, N, { ...form.options, accumulate: true });
+    assertMatches(out, reference(a, b, M, K, N, form.options, initial), K, `${form.name} ${M}x${K}x${N}`);
+  }
+});
+
 test('every mix of arrays inside and outside kernel memory gives the same result, accumulate included', () => {
   const M = 19;
   const K = 23;
