@@ -4,7 +4,7 @@
  * = 512 rows, the 1F1B reference run; and the whole batch of 32 = 4096 rows, one worker), against the
  * measured single-core FMA peak (bench/peak.ts).
  *
- *   node dist/bench/gemm.js [runs]          GFLOP/s per form and shape, native and WebAssembly side by side
+ *   node dist/bench/gemm.js [rounds]        GFLOP/s per form and shape, native and WebAssembly side by side
  *   node dist/bench/gemm.js --tune [rounds] the native register tiles and cache blocks, measured in
  *                                           interleaved rounds (min and median per candidate)
  *
@@ -83,16 +83,27 @@ function operands(shape: Shape) {
   };
 }
 
-/** [shape][form] GFLOP/s (CPU time, wall time) on this thread's backend. */
+/**
+ * [shape][form] GFLOP/s (CPU time, wall time) on this thread's backend, the best of `runs` rounds that each
+ * time every shape and form once: a noisy minute on a shared host then costs one round of every cell
+ * rather than every run of a few cells.
+ */
 function measureBackend(runs: number): { cpu: number; wall: number }[][] {
-  return shapes.map((shape) => {
-    const { a, b, out } = operands(shape);
-    return forms.map((form) => {
-      const { M, K, N } = shape;
-      const timing = bestOf(runs, callsFor(shape), () => matmul(out, a, b, M, K, N, form.options));
-      return { cpu: flops(shape) / timing.cpuSeconds / 1e9, wall: flops(shape) / timing.wallSeconds / 1e9 };
+  const data = shapes.map(operands);
+  const best = shapes.map(() => forms.map(() => ({ cpuSeconds: Infinity, wallSeconds: Infinity })));
+  for (let run = 0; run < runs; run++) {
+    shapes.forEach((shape, s) => {
+      const { a, b, out } = data[s]!;
+      forms.forEach((form, f) => {
+        const { M, K, N } = shape;
+        const timing = bestOf(1, callsFor(shape), () => matmul(out, a, b, M, K, N, form.options));
+        const cell = best[s]![f]!;
+        cell.cpuSeconds = Math.min(cell.cpuSeconds, timing.cpuSeconds);
+        cell.wallSeconds = Math.min(cell.wallSeconds, timing.wallSeconds);
+      });
     });
-  });
+  }
+  return shapes.map((shape, s) => forms.map((_, f) => ({ cpu: flops(shape) / best[s]![f]!.cpuSeconds / 1e9, wall: flops(shape) / best[s]![f]!.wallSeconds / 1e9 })));
 }
 
 interface Candidate {
@@ -189,7 +200,7 @@ async function main(): Promise<void> {
   const wasm = await inWorker<ReturnType<typeof measureBackend>>({ kind: 'measure', backend: 'wasm', runs });
   const native = hasNative ? await inWorker<ReturnType<typeof measureBackend>>({ kind: 'measure', backend: 'native', runs }) : undefined;
   console.log(peak ? `FMA peak (${peak.isa}, one core): ${peak.gflops.toFixed(1)} GFLOP/s in CPU time (${peak.wallGflops.toFixed(1)} wall)` : 'native kernels not built here: WebAssembly only');
-  console.log(`GEMM GFLOP/s, best of ${runs} runs, CPU time | wall; one thread; arrays from allocFloat32`);
+  console.log(`GEMM GFLOP/s, best of ${runs} interleaved rounds, CPU time | wall; one thread; arrays from allocFloat32`);
   console.log(`${'shape'.padEnd(22)} ${'M,K,N'.padEnd(14)} ${'form'.padEnd(5)} ${'native'.padStart(13)} ${'of peak'.padStart(8)} ${'wasm'.padStart(13)} ${'native/wasm'.padStart(12)}`);
   shapes.forEach((shape, s) => {
     forms.forEach((form, f) => {
