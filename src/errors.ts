@@ -8,6 +8,14 @@ export class UsageError extends Error {
 }
 
 /**
+ * Work that finished but whose results could not all be written (a disk that filled up during the run), after
+ * every destination was checked at the start. The CLI prints its message on one line and exits with code 1.
+ */
+export class OutputError extends Error {
+  override readonly name = 'OutputError';
+}
+
+/**
  * A run that failed for a reason the message says in one line (a rank failed, a rank lost its job): the CLI
  * prints it without a stack and exits with code 1.
  */

@@ -54,6 +54,9 @@ test('a launcher variable that makes no sense is one line naming it', () => {
   const cases: [Record<string, string>, string][] = [
     [{ ...torchrun, RANK: '4' }, 'RANK 4 must be below WORLD_SIZE 4'],
     [{ ...torchrun, MASTER_PORT: 'http' }, "MASTER_PORT must be a whole number ≥ 1, got 'http'"],
+    // the one rule for counts: the digits to write, and no count past the safe integers (it was taken as 10¹⁷)
+    [{ ...torchrun, WORLD_SIZE: '2e0' }, "WORLD_SIZE must be a whole number ≥ 1, got '2e0' (write it in digits: 2)"],
+    [{ ...torchrun, WORLD_SIZE: '99999999999999999' }, "WORLD_SIZE must be a whole number ≥ 1, got '99999999999999999' (at most 9007199254740991)"],
     [{ ...torchrun, MASTER_PORT: '70000' }, 'MASTER_PORT must be a port (1 to 65535), got 70000'],
     [{ ...torchrun, MASTER_ADDR: '' }, 'MASTER_ADDR is not set, but RANK and WORLD_SIZE are: set it to the host of global rank 0'],
     [{ RANK: '0', WORLD_SIZE: '2', MASTER_ADDR: 'a' }, 'MASTER_PORT is not set, but RANK and WORLD_SIZE are: a launcher sets it (torchrun, srun, conveyor launch)'],
@@ -72,6 +75,8 @@ test('CONVEYOR_STALL_SECONDS, CONVEYOR_POLL_MS and CONVEYOR_FAULT are read once 
     ['CONVEYOR_POLL_MS', '-3', "CONVEYOR_POLL_MS must be a number of milliseconds, 0 or more, got '-3'"],
     ['CONVEYOR_POLL_MS', 'soon', "CONVEYOR_POLL_MS must be a number of milliseconds, 0 or more, got 'soon'"],
     ['CONVEYOR_STALL_SECONDS', '0', "CONVEYOR_STALL_SECONDS must be a number of seconds above 0, got '0'"],
+    // the one rule for numbers: hexadecimal was read as 16 seconds, and a count in exponent form is refused with its digits
+    ['CONVEYOR_STALL_SECONDS', '0x10', "CONVEYOR_STALL_SECONDS must be a number of seconds above 0, got '0x10'"],
   ] as const) {
     assert.throws(() => runtimeOptions({ [name]: value }), (error: Error) => error instanceof UsageError && error.message === message);
   }

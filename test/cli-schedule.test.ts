@@ -86,17 +86,55 @@ test('--file reads a custom schedule as text or JSON', () => {
 });
 
 test('bad input: one line naming the flag and what it accepts, exit code 2', () => {
-  assertUsageError(['--schedule', 'pipedream'], /'--schedule <name>' argument 'pipedream' is invalid\. Allowed choices are naive, gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-h2, zb-v, dualpipe-v/);
-  assertUsageError(['--stages', '0'], /'--stages <p>' argument '0' is invalid\. expected a positive integer/);
-  assertUsageError(['--microbatches', '-3'], /'--microbatches <m>' argument '-3' is invalid/);
-  assertUsageError(['--stages', '2.5'], /'--stages <p>' argument '2\.5' is invalid/);
-  assertUsageError(['--costs', 'f=1,x=2'], /'--costs <spec>' argument 'f=1,x=2' is invalid\. cannot read 'x=2': use keys f, b, i, w/);
-  assertUsageError(['--costs', 'f=0'], /'--costs <spec>'.*positive numbers/);
-  assertUsageError(['--comm', 'fast'], /'--comm <seconds>' argument 'fast' is invalid/);
-  assertUsageError(['--format', 'pdf'], /Allowed choices are text, svg, trace, json, torch-csv/);
+  assertUsageError(['--schedule', 'pipedream'], /^conveyor: --schedule must be one of naive, gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-h2, zb-v, dualpipe-v, got 'pipedream'$/m);
+  assertUsageError(['--stages', '0'], /^conveyor: --stages must be a whole number ≥ 1, got '0'$/m);
+  assertUsageError(['--microbatches', '-3'], /^conveyor: --microbatches must be a whole number ≥ 1, got '-3'$/m);
+  assertUsageError(['--stages', '2.5'], /^conveyor: --stages must be a whole number ≥ 1, got '2\.5'$/m);
+  assertUsageError(['--stages', '1e2'], /^conveyor: --stages must be a whole number ≥ 1, got '1e2' \(write it in digits: 100\)$/m);
+  assertUsageError(['--costs', 'f=1,x=2'], /^conveyor: --costs: cannot read 'x=2': use keys f, b, i, w with numbers > 0, e\.g\. f=1,b=2,i=1,w=1$/m);
+  assertUsageError(['--costs', 'f=0'], /^conveyor: --costs f must be a number > 0, got '0'$/m);
+  assertUsageError(['--comm', 'fast'], /^conveyor: --comm must be a number ≥ 0, got 'fast'$/m);
+  assertUsageError(['--format', 'pdf'], /^conveyor: --format must be one of text, svg, trace, json, torch-csv, got 'pdf'$/m);
+  assertUsageError(['--width', '1000000'], /^conveyor: --width must be a whole number from 1 to 100000, got '1000000'$/m);
   assertUsageError(['--schedule', 'interleaved-1f1b', '--microbatches', '6'], /interleaved-1f1b needs micro-batches divisible by ranks .*such as 4 or 8/);
   assertUsageError(['--schedule', 'zb-v', '--chunks', '3'], /zb-v places exactly 2 chunks per rank \(got 3\)/);
   assertUsageError(['--schedule', '1f1b', '--chunks', '2'], /1f1b runs one chunk per rank/);
-  assertUsageError(['--file', '/no/such/schedule.txt'], /--file: cannot read '\/no\/such\/schedule\.txt': no such file/);
-  assertUsageError(['--file', 'x.txt', '--stages', '3'], /'--stages <p>' cannot be used with option '--file <path>'/);
+  assertUsageError(['--file', '/no/such/schedule.txt'], /^conveyor: --file: \/no\/such\/schedule\.txt does not exist; give a schedule: its text form, JSON, or a PyTorch schedule CSV$/m);
+  assertUsageError(['--file', '/dev/zero'], /^conveyor: --file: \/dev\/zero is not a regular file; give a schedule/m); // it was read for ever
+  assertUsageError(['--file', 'x.txt', '--stages', '3'], /^conveyor: --stages cannot be used with --file; give one or the other$/m);
+});
+
+test('figures that overflow are refused, not printed as Infinity and NaN; a grid too large to draw is refused before simulating', () => {
+  assertUsageError(['--costs', 'f=1e308'], /^conveyor: --costs f=1e\+308,b=2,i=1,w=1 --comm 0 --reduce 0 --tied-comm 0 make the timeline overflow \(its makespan is Infinity\): give smaller numbers$/m);
+  assertUsageError(['--comm', '1e308'], /make the timeline overflow/);
+  assertUsageError(['--costs', 'f=1e999'], /^conveyor: --costs f must be a number > 0, got '1e999' \(too large to be a finite number\)$/m);
+  assertUsageError(['--stages', '3000', '--microbatches', '1', '--width', '100000'], /a text grid of 3000 ranks × 100000 columns is too large to draw: use --width 89478 or less, or --format json/);
+});
+
+test('a text grid of 100 000 ranks is drawn, not a stack overflow', () => {
+  const args = ['schedule', '--stages', '100000', '--microbatches', '1', '--width', '20'];
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 2 ** 26 });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout.split('\n')[100000]!, /^rank 99999 \|/);
+});
+
+test('a binary or garbled schedule file is quoted in a short, printable excerpt', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'conveyor-schedule-'));
+  const binary = join(folder, 'weights.bin');
+  writeFileSync(binary, Uint8Array.from({ length: 3000 }, (_, i) => (i * 37 + 11) % 256));
+  assertUsageError(['--file', binary], /^conveyor: --file: .*weights\.bin is not valid UTF-8 text\n$/);
+  const cases: [string, RegExp][] = [
+    [`rank 0: 0F0 ${'x'.repeat(2000)}\n`, /cannot read action 'x{40}…'/],
+    ['rank 0: 0F0 \u001b[31mred\n', /cannot read action '\\u001b\[31mred'/],
+    [`${'garbage '.repeat(200)}\n`, /\(got 'garbage garbage garbage garbage garbage …'\)/],
+    ['{"a": \u0001}', /not valid JSON \(Unexpected token '\\u0001'/],
+  ];
+  for (const [text, expected] of cases) {
+    const file = join(folder, 'schedule.txt');
+    writeFileSync(file, text);
+    assertUsageError(['--file', file], expected);
+    const { stderr } = conveyor('--file', file);
+    assert.ok(stderr.length < 400, stderr);
+    assert.doesNotMatch(stderr.trimEnd(), /[\u0000-\u001f]/);
+  }
 });

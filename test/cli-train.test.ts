@@ -68,14 +68,32 @@ test('invalid combinations are refused up front with what would work, exit code 
     [['--schedule', 'interleaved-1f1b', '--stages', '3', '--layers', '4'], /--schedule interleaved-1f1b --stages 3 --microbatches 4: .*divisible/],
     [['--data', join(dir, 'missing.txt')], /missing\.txt does not exist; give a UTF-8 text file/],
     [['--data', empty], /empty\.txt is empty/],
+    [['--data', ''], /^conveyor: the file name is empty; give a UTF-8 text file$/m],
     [['--layers', 'two'], /--layers must be a whole number/],
     [['--partition', '1,1,1'], /--partition lists 3 stages but the schedule has 2/],
+    [['--partition', '1e0,1'], /--partition must be comma-separated block counts \(whole numbers ≥ 0\), got '1e0,1'/],
+    [['--seq-len', '8'], /the built-in task is scored on contexts of up to 11 characters .* use --seq-len 11 or more, or --data FILE/],
+    [['--resume', empty], /empty\.txt is a file, not a checkpoint directory saved by Conveyor/],
+    [['--stages', '5', '--layers', '1'], /the model has 3 \(embedding, 1 block, head\)/],
   ];
   for (const [args, message] of cases) {
     const result = conveyor(['train', ...tiny, '--steps', '1', ...args]);
     assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, message);
+  }
+});
+
+test('a --schedule-file fixes ranks, schedule and chunks: --stages, --schedule or --chunks beside it is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conveyor-'));
+  const file = join(dir, 'three.json');
+  const printed = conveyor(['schedule', '--stages', '3', '--microbatches', '4', '--format', 'json', '--out', file]);
+  assert.equal(printed.status, 0, printed.stderr);
+  for (const [flag, value] of [['--stages', '2'], ['--stages', '3'], ['--schedule', 'gpipe'], ['--chunks', '2']] as const) {
+    const result = conveyor(['train', ...tiny, '--steps', '1', '--schedule-file', file, flag, value]);
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(result.stderr, `conveyor: ${flag} cannot be used with --schedule-file; give one or the other\n`);
+    assert.equal(result.stdout, '', 'refused before any work');
   }
 });
 
@@ -90,6 +108,12 @@ test('a bad CONVEYOR_STALL_SECONDS or CONVEYOR_POLL_MS is a one-line usage error
     assert.equal(result.stderr.trim(), `conveyor: ${message}`);
     assert.equal(result.stdout, '', 'refused before the data is read or a stage is profiled');
   }
+});
+
+test('a run that diverges (loss NaN) says so and what keeps it finite', () => {
+  const result = conveyor(['train', ...tiny, '--steps', '4', '--lr', '1e30', '--stages', '1']);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /loss is NaN \(the run diverged: a smaller --lr, or --clip, keeps it finite\)\n$/);
 });
 
 test('a fault on one rank stops the whole run quickly and says where', () => {

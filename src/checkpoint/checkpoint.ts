@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import type { GPTConfig, Parameter } from '../nn/parameter.js';
 import type { OptimizerState } from '../nn/optimizer.js';
 import { CharTokenizer } from '../data/tokenizer.js';
-import { readNonEmptyFile, readTextFile } from '../data/text-file.js';
+import { readFileStart, readNonEmptyFile, readTextFile } from '../data/text-file.js';
 import { writeFilesAtomically } from './atomic-write.js';
 import { configFromJson, configToJson } from './config.js';
-import { decodeSafetensors, encodeSafetensors, tensorBytes, type NamedTensor, type SafetensorsContents } from './safetensors.js';
+import { decodeSafetensors, decodeSafetensorsMetadata, encodeSafetensors, headerBytes, tensorBytes, type NamedTensor, type SafetensorsContents } from './safetensors.js';
 
 /**
  * A checkpoint is a directory: model.safetensors + config.json (what Hugging Face's GPT2LMHeadModel loads),
@@ -17,6 +19,8 @@ export const MODEL_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
 export const VOCABULARY_FILE = 'vocabulary.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
+/** Every file a checkpoint directory may hold. */
+export const CHECKPOINT_FILES: readonly string[] = [MODEL_FILE, CONFIG_FILE, VOCABULARY_FILE, OPTIMIZER_FILE];
 
 /** Everything besides the weights that a resumed run needs to continue exactly. */
 export interface TrainingState {
@@ -105,6 +109,7 @@ function encodeOptimizer(weights: readonly NamedTensor[], training: TrainingStat
 
 /** Reads config.json and vocabulary.json and checks they agree. */
 export function readCheckpointSpec(dir: string): CheckpointSpec {
+  requireFolder(dir);
   const configPath = join(dir, CONFIG_FILE);
   const vocabularyPath = join(dir, VOCABULARY_FILE);
   const config = configFromJson(parseJson(readTextFile(configPath, CHECKPOINT_EXPECTED), configPath), configPath);
@@ -113,6 +118,25 @@ export function readCheckpointSpec(dir: string): CheckpointSpec {
     throw new UsageError(`${vocabularyPath} has ${tokenizer.vocabSize} symbols but ${configPath} says vocab_size ${config.vocabSize}`);
   }
   return { config, tokenizer };
+}
+
+/**
+ * The trainer's own fields of a resumable checkpoint (seed, data source, batch size, …) from the header of
+ * optimizer.safetensors alone, so a resumed run can be checked against its flags before any tensor is read.
+ */
+export function readTrainingExtras(dir: string): Readonly<Record<string, string>> {
+  const optimizerPath = join(dir, OPTIMIZER_FILE);
+  const { start } = readFileStart(optimizerPath, 8, CHECKPOINT_EXPECTED);
+  const header = readFileStart(optimizerPath, headerBytes(start, optimizerPath), CHECKPOINT_EXPECTED);
+  return extrasOf(decodeSafetensorsMetadata(header.start, header.size, optimizerPath));
+}
+
+function extrasOf(metadata: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(metadata)
+      .filter(([key]) => key.startsWith(EXTRA_PREFIX))
+      .map(([key, value]) => [key.slice(EXTRA_PREFIX.length), value]),
+  );
 }
 
 /** Copies the weights of model.safetensors into the given parameters, after checking every name and shape. */
@@ -140,14 +164,21 @@ export function resumeTraining(dir: string, parameters: readonly Parameter[]): R
   }
   const step = metadataCount(optimizerPath, optimizer, STEP);
   const samplerPosition = metadataCount(optimizerPath, optimizer, SAMPLER_POSITION);
-  const extra = Object.fromEntries(
-    Object.entries(optimizer.metadata)
-      .filter(([key]) => key.startsWith(EXTRA_PREFIX))
-      .map(([key, value]) => [key.slice(EXTRA_PREFIX.length), value]),
-  );
+  const extra = extrasOf(optimizer.metadata);
   const moments = new Map(weights.map(({ name }) => [name, { m: optimizer.tensors.get(name + EXP_AVG)!.data, v: optimizer.tensors.get(name + EXP_AVG_SQ)!.data }]));
   copyInto(model, parameters);
   return { optimizer: { step, moments }, samplerPosition, extra };
+}
+
+/** A checkpoint is a folder; a file given as one is named as such, not as a missing config.json inside it. */
+function requireFolder(dir: string): void {
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch {
+    return; // missing: the missing config.json says so
+  }
+  if (!stats.isDirectory()) throw new UsageError(`${dir} is a file, not ${CHECKPOINT_EXPECTED}`);
 }
 
 function readSafetensors(path: string): SafetensorsContents {
@@ -181,7 +212,7 @@ function metadataCount(path: string, contents: SafetensorsContents, key: string)
   const text = contents.metadata[key];
   const value = Number(text);
   if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new UsageError(`${path}: metadata ${key} is ${JSON.stringify(text)}, expected a non-negative integer`);
+    throw new UsageError(`${path}: metadata ${key} is ${text === undefined ? 'missing' : quote(text)}, expected a non-negative integer`);
   }
   return value;
 }

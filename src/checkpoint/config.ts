@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { describeZodError } from '../zod-message.js';
 import type { GPTConfig } from '../nn/parameter.js';
 
 /** What our layers compute; a config.json asking for anything else is refused rather than run wrongly. */
@@ -53,8 +54,7 @@ const configSchema = z.object({
 export function configFromJson(value: unknown, file: string): GPTConfig {
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${file}: field ${issue.path.join('.') || '(root)'} is invalid (${issue.message}); expected a GPT-2 config with model_type "gpt2", activation_function "${ACTIVATION}", layer_norm_epsilon ${LAYER_NORM_EPSILON}`);
+    throw new UsageError(`${file}: ${describeZodError(parsed.error, value, configSchema)} (Conveyor reads the GPT-2 config.json it saves)`);
   }
   const json = parsed.data;
   if (json.n_embd % json.n_head !== 0) throw new UsageError(`${file}: n_embd ${json.n_embd} is not divisible by n_head ${json.n_head}`);

@@ -99,26 +99,11 @@ interface HeaderEntry {
  * Every failure is a UsageError naming `file` and, where there is one, the tensor.
  */
 export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsContents {
-  const fail = (problem: string): never => {
-    throw new UsageError(`${file} is not a valid safetensors checkpoint: ${problem}`);
-  };
-  if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length (truncated?)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const declared = view.getBigUint64(0, true);
-  if (declared > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
-    fail(`the header claims ${declared} bytes but the file has ${bytes.length - 8} after the length field (truncated?)`);
-  }
-  const headerLength = Number(declared);
-  let header: unknown;
-  try {
-    header = JSON.parse(decodeUtf8(bytes.subarray(8, 8 + headerLength), `${file} header`));
-  } catch (error) {
-    fail(error instanceof UsageError ? 'its header is not UTF-8' : 'its header is not JSON');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('its header is not a JSON object');
+  const fail = failure(file);
+  const { headerLength, header } = readHeader(bytes, bytes.length, file);
   const dataLength = bytes.length - 8 - headerLength;
-  const metadata = parseMetadata((header as Record<string, unknown>)[METADATA_KEY], fail);
-  const entries = Object.entries(header as Record<string, unknown>)
+  const metadata = parseMetadata(header[METADATA_KEY], fail);
+  const entries = Object.entries(header)
     .filter(([name]) => name !== METADATA_KEY)
     .map(([name, value]) => parseEntry(name, value, fail))
     .sort((x, y) => x.begin - y.begin || x.end - y.end);
@@ -139,6 +124,43 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsC
     tensors.set(name, { name, shape, data });
   }
   return { tensors, metadata, dataBytes: bytes.subarray(dataStart) };
+}
+
+/** How many bytes from the start of a file hold its header: the 8-byte length, then the JSON. */
+export function headerBytes(start: Uint8Array, file: string): number {
+  if (start.length < 8) failure(file)(`it has ${start.length} bytes, fewer than the 8-byte header length (truncated?)`);
+  // A corrupt length reads no more than the largest header allowed; readHeader then says what is wrong.
+  const declared = new DataView(start.buffer, start.byteOffset, 8).getBigUint64(0, true);
+  return 8 + Number(declared > BigInt(MAX_HEADER_BYTES) ? BigInt(MAX_HEADER_BYTES) : declared);
+}
+
+/** The __metadata__ strings from the first headerBytes() bytes of a file of `fileLength` bytes. */
+export function decodeSafetensorsMetadata(start: Uint8Array, fileLength: number, file: string): Record<string, string> {
+  return parseMetadata(readHeader(start, fileLength, file).header[METADATA_KEY], failure(file));
+}
+
+const failure = (file: string) => (problem: string): never => {
+  throw new UsageError(`${file} is not a valid safetensors checkpoint: ${problem}`);
+};
+
+/** The header length and JSON object, from bytes that begin a file of `fileLength` bytes and hold its whole header. */
+function readHeader(bytes: Uint8Array, fileLength: number, file: string): { headerLength: number; header: Record<string, unknown> } {
+  const fail = failure(file);
+  if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length (truncated?)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(Math.min(MAX_HEADER_BYTES, fileLength - 8)) || declared > BigInt(bytes.length - 8)) {
+    fail(`the header claims ${declared} bytes but the file has ${fileLength - 8} after the length field (truncated?)`);
+  }
+  const headerLength = Number(declared);
+  let header: unknown;
+  try {
+    header = JSON.parse(decodeUtf8(bytes.subarray(8, 8 + headerLength), `${file} header`));
+  } catch (error) {
+    fail(error instanceof UsageError ? 'its header is not UTF-8' : 'its header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('its header is not a JSON object');
+  return { headerLength, header: header as Record<string, unknown> };
 }
 
 function parseMetadata(value: unknown, fail: (problem: string) => never): Record<string, string> {

@@ -3,6 +3,8 @@
  * CONVEYOR_FAULT). Everything below cli/ gets these as options and never reads process.env itself.
  */
 import { UsageError } from '../errors.js';
+import { isDecimal } from '../number-text.js';
+import { quote } from '../quote.js';
 import type { RuntimeOptions } from '../runtime/config.js';
 import { parseFault } from '../runtime/fault.js';
 
@@ -13,7 +15,8 @@ export function environmentNumber(environment: Environment, name: string, expect
   const raw = environment[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || !accept(value)) throw new UsageError(`${name} must be ${expected}, got '${raw}'`);
+  // the one rule for numbers (number-text.ts): '0x10' and 'Infinity' are not how a number of seconds is written
+  if (!isDecimal(raw) || !Number.isFinite(value) || !accept(value)) throw new UsageError(`${name} must be ${expected}, got ${quote(raw)}`);
   return value;
 }
 

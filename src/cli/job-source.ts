@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { readTextFile } from '../data/text-file.js';
 import { UsageError } from '../errors.js';
+import { readWholeNumber } from '../number-text.js';
 import {
   engineRefusals, findPreset, importedConfig, jobFromConfig, parseDeepspeedConfig, parseEstimateConfig, parseMegatronArgs,
   parseModelFile, parseTorchtitanOverrides, type Gpu, type ImportedJob, type Job, type ModelShape,
@@ -30,12 +31,9 @@ export interface JobFromSource {
   readonly findings: readonly string[];
 }
 
+/** A regular file only: /dev/zero or a pipe nobody writes would be read for ever. */
 export function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read ${what} ${path}; give the path of an existing file`);
-  }
+  return readTextFile(path, `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`);
 }
 
 /** The flags of every job source; exactly one source is given. */
@@ -56,14 +54,12 @@ export function addJobSourceOptions(command: Command): Command {
 }
 
 function count(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
-  return Number(text);
+  return text === undefined ? undefined : readWholeNumber(flag, text, 1);
 }
 
 /** A preset id, or a model file (Hugging Face config.json or Conveyor's shape), with --seq-len applied. */
 export function resolveModelOption(text: string, seqLen: string | undefined): ModelShape {
-  const model = text.endsWith('.json') ? parseModelFile(readText(text, 'model file'), text) : findPreset(text);
+  const model = text.endsWith('.json') ? parseModelFile(readText(text, 'model file (a Hugging Face config.json or a JSON model shape), or a preset id'), text) : findPreset(text);
   const seqLength = count('--seq-len', seqLen);
   return seqLength === undefined ? model : { ...model, seqLength };
 }
@@ -97,7 +93,7 @@ export function readJobSource(options: JobSourceOptions): JobFromSource {
   const seqLength = count('--seq-len', options.seqLen);
   const sized = (job: Job): Job => (seqLength === undefined ? job : { ...job, model: { ...job.model, seqLength } });
   if (options.config !== undefined) {
-    const job = parseEstimateConfig(readText(options.config, 'config file'), options.config, extraGpus);
+    const job = parseEstimateConfig(readText(options.config, 'estimate config JSON file: { model, cluster, parallel, precision? }'), options.config, extraGpus);
     return { job: sized(model === undefined ? job : { ...job, model }), findings: [] };
   }
   const { imported, source } = importedJob(options, model)!;

@@ -6,6 +6,7 @@
  * one task. CONVEYOR_JOB_TOKEN is the job's shared secret.
  */
 import { UsageError } from '../errors.js';
+import { readWholeNumber } from '../number-text.js';
 import type { LaunchContext } from '../runtime/tcp/rendezvous.js';
 import type { Environment } from './environment.js';
 
@@ -15,9 +16,7 @@ export const defaultMasterPort = 29500;
 function whole(environment: Environment, name: string, min: number): number | undefined {
   const raw = environment[name];
   if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || value < min) throw new UsageError(`${name} must be a whole number ≥ ${min}, got '${raw}'`);
-  return value;
+  return readWholeNumber(name, raw.trim(), min);
 }
 
 function required(environment: Environment, name: string, min: number, because: string): number {

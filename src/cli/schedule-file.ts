@@ -2,9 +2,10 @@
  * A custom schedule from a file: the text form, the JSON form, what `conveyor schedule --format json` prints,
  * or a PyTorch schedule CSV (compute_only or compute_comms), validated before anything runs it.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { readTextFile } from '../data/text-file.js';
 import { UsageError } from '../errors.js';
+import { printable } from '../quote.js';
 import { checkDeclaredShape, isForwardOnly, parseSchedule, parseTorchCsv, scheduleFromJson, type Schedule } from '../schedule/index.js';
 
 /** What `conveyor schedule --format json` prints: the name and each rank's actions as text, with its sizes. */
@@ -47,10 +48,11 @@ function checkSummary(summary: ScheduleSummary, schedule: Schedule): void {
 export function readCustomSchedule(path: string, flag: string, options: { readonly training?: boolean } = {}): Schedule {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // A regular file only: /dev/zero or a pipe nobody writes would be read for ever.
+    text = readTextFile(path, 'a schedule: its text form, JSON, or a PyTorch schedule CSV');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
-    throw new UsageError(`${flag}: cannot read '${path}': ${reason}`);
+    if (error instanceof UsageError) throw new UsageError(`${flag}: ${error.message}`);
+    throw error;
   }
   try {
     const schedule = readText(text, basename(path).replace(/\.[^.]*$/, ''));
@@ -70,7 +72,7 @@ function readText(text: string, name: string): Schedule {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`not valid JSON (${printable((error as Error).message, 80)})`);
   }
   if (!isScheduleSummary(value)) return scheduleFromJson(value);
   const schedule = parseSchedule(summaryText(value), value.schedule);

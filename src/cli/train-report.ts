@@ -94,8 +94,9 @@ export function reportText(result: RunResult, extras: RunExtras): string {
       megabytes(result.peakActivationBytes[rank]!),
     ];
   });
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]!.length)));
-  lines.push(pad(header, widths), ...rows.map((row) => pad(row, widths)));
+  const widths = header.map((cell, i) => rows.reduce((most, row) => Math.max(most, row[i]!.length), cell.length));
+  lines.push(pad(header, widths));
+  for (const row of rows) lines.push(pad(row, widths));
   lines.push(
     `last step ${(result.timeline.makespan * 1000).toFixed(1)} ms of pipeline, simulated from measured costs ${(result.ideal.makespan * 1000).toFixed(1)} ms`,
   );

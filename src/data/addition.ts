@@ -103,6 +103,12 @@ export interface AdditionScore {
  * is extended by greedy decoding for digits + 1 tokens; a problem counts only if every answer digit is right.
  * The model is a callback, so this room stays independent of the network.
  */
+/** The context lengths greedy decoding runs at, from the bare prompt to the prompt and all but the last answer digit. */
+export function additionContextLengths(task: AdditionTask): number[] {
+  const promptLength = additionPrompt(task, { a: 0, b: 0 }).length;
+  return Array.from({ length: task.digits + 1 }, (_, digit) => promptLength + digit);
+}
+
 export function additionAccuracy(
   task: AdditionTask,
   problems: readonly AdditionProblem[],
@@ -110,12 +116,13 @@ export function additionAccuracy(
 ): AdditionScore {
   const tokenizer = additionTokenizer();
   const rows = problems.length;
-  const promptLength = additionPrompt(task, { a: 0, b: 0 }).length;
-  const answerLength = task.digits + 1;
+  const lengths = additionContextLengths(task);
+  const promptLength = lengths[0]!;
+  const answerLength = lengths.length;
   const width = promptLength + answerLength;
   const sequences = new Int32Array(rows * width); // [rows, prompt + answer]
   problems.forEach((problem, row) => sequences.set(tokenizer.encode(additionPrompt(task, problem)), row * width));
-  for (let length = promptLength; length < width; length++) {
+  for (const length of lengths) {
     const contexts = new Int32Array(rows * length); // [rows, length]
     for (let row = 0; row < rows; row++) contexts.set(sequences.subarray(row * width, row * width + length), row * length);
     const scores = nextTokenScores(contexts, rows, length); // [rows, V]

@@ -16,7 +16,7 @@ export interface GenerationOptions {
 /** Draws one token from probs^(1/temperature), renormalised (the same as softmax(logits / temperature)). */
 export function sampleToken(probabilities: Float32Array, temperature: number, random: SplitMix32): number {
   const logs = Array.from(probabilities, (p) => Math.log(p) / temperature);
-  const top = Math.max(...logs);
+  const top = logs.reduce((most, value) => Math.max(most, value), -Infinity);
   const weights = logs.map((value) => Math.exp(value - top));
   let threshold = random.nextFloat() * weights.reduce((sum, w) => sum + w, 0);
   let lastPossible = 0;

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { printable } from '../quote.js';
 import type { Batch } from './batches.js';
 
 /** What the model accepts: ids in [0, vocabSize) and at most maxSeqLen inputs per row. */
@@ -18,7 +19,7 @@ export function tokenRowBatches(value: unknown, source: string, limits: TokenLim
     if (!Array.isArray(row) || row.length !== length) throw new UsageError(`${source}: row ${r} is not a list of ${length} token ids like row 0`);
     row.forEach((id: unknown, t) => {
       if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= limits.vocabSize) {
-        throw new UsageError(`${source}: row ${r}, position ${t} is ${JSON.stringify(id)}, expected a token id in [0, ${limits.vocabSize})`);
+        throw new UsageError(`${source}: row ${r}, position ${t} is ${printable(JSON.stringify(id) ?? String(id))}, expected a token id in [0, ${limits.vocabSize})`);
       }
     });
   });

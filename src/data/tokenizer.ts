@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { printable } from '../quote.js';
 
 /** The vocabulary as saved beside a checkpoint: token id i is symbols[i]. */
 export interface VocabularyJson {
@@ -41,7 +42,7 @@ export class CharTokenizer {
     if (symbols.length === 0) throw new UsageError(`${source} has an empty vocabulary`);
     symbols.forEach((symbol: unknown, id) => {
       if (typeof symbol !== 'string' || [...symbol].length !== 1) {
-        throw new UsageError(`${source}: symbol ${id} is ${JSON.stringify(symbol)}, expected one character`);
+        throw new UsageError(`${source}: symbol ${id} is ${printable(JSON.stringify(symbol) ?? String(symbol))}, expected one character`);
       }
       if (id > 0 && compareCodePoints(symbols[id - 1]!, symbol) >= 0) {
         throw new UsageError(`${source}: symbols are not distinct and sorted at id ${id}`);
@@ -60,7 +61,7 @@ export class CharTokenizer {
     for (const symbol of text) {
       const id = this.ids.get(symbol);
       if (id === undefined) {
-        throw new UsageError(`${source} contains ${JSON.stringify(symbol)} (U+${symbol.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}), which is not in the model's vocabulary of ${this.vocabSize} characters`);
+        throw new UsageError(`${source} contains "${printable(symbol)}" (U+${symbol.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}), which is not in the model's vocabulary of ${this.vocabSize} characters`);
       }
       ids.push(id);
     }

@@ -10,8 +10,8 @@ import { buildUnits } from './units/build.js';
 import type { HeadUnit } from './units/head-unit.js';
 import { requireSlot, type MicroBatch, type StashBytes, type Unit } from './units/unit.js';
 
-/** What a recomputing segment keeps per slot: its input and the targets its head will need. */
-function segmentInputLayout(B: number, T: number, C: number, takesTokens: boolean, computesLoss: boolean) {
+/** What a recomputing segment keeps per slot from F to its backward (I or B): its input and the targets its head will need. */
+export function segmentInputLayout(B: number, T: number, C: number, takesTokens: boolean, computesLoss: boolean) {
   const N = B * T;
   return {
     activation: takesTokens ? 0 : N * C, // [B, T, C]

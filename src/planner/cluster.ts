@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
+import { describeZodError } from '../zod-message.js';
 import { findGpu, type Gpu } from './hardware.js';
 
 /** GPUs of one kind that sit together: nodes joined by their own network. */
@@ -37,23 +39,22 @@ export const clusterSchema = z.strictObject({
 export function parseCluster(json: unknown, source: string, extraGpus: readonly Gpu[] = []): Cluster {
   const parsed = clusterSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
     throw new UsageError(
-      `cluster file ${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message} ` +
-        '(expected { "groups": [{ "gpu", "gpus", "nodes"? }], "interGroupBandwidthGBs", "interGroupLatencyUs"? })',
+      `cluster file ${source}: ${describeZodError(parsed.error, json, clusterSchema)}` +
+        '; a cluster file is { "groups": [{ "gpu", "gpus", "nodes"? }], "interGroupBandwidthGBs", "interGroupLatencyUs"? }',
     );
   }
   const names = new Set<string>();
   const groups = parsed.data.groups.map((group, index) => {
     const name = group.name ?? `group ${index}`;
-    if (names.has(name)) throw new UsageError(`cluster file ${source}: two groups are named '${name}'; name them apart`);
+    if (names.has(name)) throw new UsageError(`cluster file ${source}: two groups are named ${quote(name)}; name them apart`);
     names.add(name);
     const gpu = findGpu(group.gpu, extraGpus);
     // GPUs per node: as the file says, else the catalogue's (a group smaller than a node is one node).
     const perNode = group.nodes !== undefined ? group.gpus / group.nodes : Math.min(gpu.gpusPerNode, group.gpus);
     if (!Number.isInteger(perNode) || group.gpus % perNode !== 0) {
       throw new UsageError(
-        `cluster file ${source}: group '${name}' has ${group.gpus} GPUs, not a whole number per node` +
+        `cluster file ${source}: group ${quote(name)} has ${group.gpus} GPUs, not a whole number per node` +
           (group.nodes === undefined ? ` of ${gpu.gpusPerNode} (${gpu.id}); give "nodes"` : ` over ${group.nodes} nodes`),
       );
     }

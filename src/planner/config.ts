@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { printable } from '../quote.js';
+import { describeZodError } from '../zod-message.js';
 import { clusterGpus, clusterSchema, parseCluster } from './cluster.js';
 import { findGpu, type Gpu, type Precision } from './hardware.js';
 import { findPreset, validateModel, type ModelShape } from './model.js';
@@ -99,8 +101,7 @@ export function parseModel(text: string, source: string): ModelShape {
   const json = parseJsonText(text, source);
   const parsed = modelObject.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new UsageError(`${source}: ${describeZodError(parsed.error, json, modelObject)}`);
   }
   return resolveModel(parsed.data);
 }
@@ -151,8 +152,7 @@ export function resolveParallel(parallel: EstimateConfig['parallel'], gpus: numb
 export function jobFromConfig(json: unknown, source: string, extraGpus: readonly Gpu[] = []): Job {
   const parsed = estimateConfigSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new UsageError(`${source}: ${describeZodError(parsed.error, json, estimateConfigSchema)}`);
   }
   const config = parsed.data;
   const precision = config.precision ?? 'bf16';
@@ -182,6 +182,6 @@ export function parseJsonText(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`${source} is not valid JSON: ${printable((error as Error).message, 80)}`);
   }
 }

@@ -310,7 +310,7 @@ export function estimate(job: Job): Estimate {
   const m = microbatchesPerStep(parallel);
   const settings = layerSettings(job);
   const endsShareRank = shape.lastStageRank === 0;
-  const bubbleFraction = Math.max(...shape.bubbleFraction);
+  const bubbleFraction = shape.bubbleFraction.reduce((most, fraction) => Math.max(most, fraction), 0);
   const gpus = rankGpus(job);
 
   // One micro-batch through each pipeline rank, on one GPU of the rank's kind.
@@ -348,7 +348,7 @@ export function estimate(job: Job): Estimate {
       backwardPerMicrobatch: times[rank]!.backward,
     });
   });
-  let dataParallel = Math.max(...dataParallelPerRank);
+  let dataParallel = dataParallelPerRank.reduce((most, seconds) => Math.max(most, seconds), 0);
   if (model.tiedEmbeddings && !endsShareRank) {
     // The first and last ranks sum their copies of the word embedding's gradient (over the link if they are in two groups).
     const embeddingGradient = (model.vocab * model.hidden * settings.gradientBytes) / tp;
@@ -365,13 +365,13 @@ export function estimate(job: Job): Estimate {
     (held.layers + held.embeddings) / (byZero ? denseReplicas(parallel) : 1) + held.experts / (byZero ? expertReplicas(parallel) : 1);
   const offloaded = (parallel.offload ?? 'none') !== 'none';
   const optimizerStream = 2 * optimizerBytesPerParameter(parallel.optimizer ?? 'adam') + settings.gradientBytes + 2;
-  const optimizer = offloaded ? 0 : Math.max(...parameters.map((held, rank) =>
-    streamSeconds(costsOf(gpus[rank]!).device, sharded(held, parallel.zero >= 1) * optimizerStream, 4)));
-  const offload = Math.max(...parameters.map((held, rank) => offloadSeconds({
+  const optimizer = offloaded ? 0 : parameters.reduce((most, held, rank) =>
+    Math.max(most, streamSeconds(costsOf(gpus[rank]!).device, sharded(held, parallel.zero >= 1) * optimizerStream, 4)), 0);
+  const offload = parameters.reduce((most, held, rank) => Math.max(most, offloadSeconds({
     gpu: gpus[rank]!, parallel, microbatches: m, shardParameters: sharded(held, parallel.zero >= 1),
     gpusPerNode: Math.min(gpus[rank]!.gpusPerNode, job.gpus), parameters: sharded(held, false), parameterShard: sharded(held, true),
     forwardPerMicrobatch: times[rank]!.forward, backwardPerMicrobatch: times[rank]!.backward,
-  })));
+  })), 0);
 
   const step = pipelineSeconds + dataParallel + optimizer + offload;
   const memory = estimateMemory(job, shares, parameters, shape.inFlight, gpus);

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { printable } from '../quote.js';
+import { describeZodError } from '../zod-message.js';
 import type { Gpu } from './hardware.js';
 
 /** Largest figure a hardware file may give in its units (TFLOP/s, GiB, GB/s): a billion times today's chips. */
@@ -31,15 +33,11 @@ export function parseHardware(text: string, source: string): Gpu[] {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`hardware file ${source} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`hardware file ${source} is not valid JSON: ${printable((error as Error).message, 80)}`);
   }
   const parsed = hardwareFile.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(
-      `hardware file ${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message} ` +
-        '(expected {id, peakTflopsBf16, memoryGiB, memoryBandwidthGBs, intraNodeBandwidthGBs, gpusPerNode, interNodeBandwidthGBs})',
-    );
+    throw new UsageError(`hardware file ${source}: ${describeZodError(parsed.error, json, hardwareFile)}`);
   }
   const entries = Array.isArray(parsed.data) ? parsed.data : 'gpus' in parsed.data ? parsed.data.gpus : [parsed.data];
   return entries.map((entry) => {

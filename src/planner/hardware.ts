@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 
 /**
  * One accelerator and the node it sits in: the numbers the time and memory model reads.
@@ -86,7 +87,7 @@ export function findGpu(id: string, extra: readonly Gpu[] = []): Gpu {
   const all = [...extra, ...gpuCatalogue];
   const gpu = all.find((candidate) => candidate.id === id);
   if (gpu === undefined) {
-    throw new UsageError(`unknown GPU '${id}'; known GPUs: ${all.map((g) => g.id).join(', ')}`);
+    throw new UsageError(`unknown GPU ${quote(id)}; known GPUs: ${all.map((g) => g.id).join(', ')}`);
   }
   return gpu;
 }

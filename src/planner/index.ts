@@ -19,7 +19,7 @@ export { EXPERT_LOAD_FACTOR, layerTimes, type LayerSettings } from './layer-time
 export { remoteNodesPerToken } from './expert-parallel-time.js';
 export { pipelineShape, type PipelineShape } from './pipeline.js';
 export { estimate, estimatePlanMemory, speedSplit, type Estimate, type MemoryBreakdown, type TimeBreakdown } from './estimate.js';
-export { jobFromConfig, parseEstimateConfig, parseModel, estimateConfigSchema, type EstimateConfig } from './config.js';
+export { jobFromConfig, parseEstimateConfig, parseJsonText, parseModel, estimateConfigSchema, type EstimateConfig } from './config.js';
 export { searchPlans, type SearchRequest, type SearchResult } from './search.js';
 export { noPlanError, minimumCluster } from './infeasible.js';
 export { explain, type Explanation, type Finding, type Suggestion } from './explain.js';

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 
 /**
  * A decoder-only transformer's shape. `gpt` is the Megatron GPT block (biases, LayerNorm, GeLU MLP of
@@ -241,7 +242,7 @@ export const modelPresets: Readonly<Record<string, ModelShape>> = {
 export function findPreset(id: string): ModelShape {
   const preset = modelPresets[id];
   if (preset === undefined) {
-    throw new UsageError(`unknown model '${id}'; presets: ${Object.keys(modelPresets).join(', ')}`);
+    throw new UsageError(`unknown model ${quote(id)}; presets: ${Object.keys(modelPresets).join(', ')}`);
   }
   return preset;
 }

@@ -230,7 +230,7 @@ export function formatPlanTable(plans: readonly Estimate[]): string {
       t.dataParallel.toFixed(3), `${(100 * e.mfu).toFixed(1)}%`, e.tflopsPerGpu.toFixed(0),
     ];
   });
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const widths = header.map((title, column) => rows.reduce((most, row) => Math.max(most, row[column]!.length), title.length));
   const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import { catalogueEntry, catalogueNames, isScheduleName, type CatalogueEntry, type ScheduleName } from '../schedule/index.js';
 
 /** The schedule the planner never picks by itself: one rank busy at a time, kept as the sequential reference. */
@@ -6,7 +7,7 @@ export const SEQUENTIAL_REFERENCE = 'naive';
 
 /** A schedule name of the catalogue; a UsageError lists the accepted names. */
 export function scheduleName(name: string): ScheduleName {
-  if (!isScheduleName(name)) throw new UsageError(`unknown schedule '${name}'; accepted: ${catalogueNames.join(', ')}`);
+  if (!isScheduleName(name)) throw new UsageError(`unknown schedule ${quote(name)}; accepted: ${catalogueNames.join(', ')}`);
   return name;
 }
 

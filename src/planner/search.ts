@@ -59,11 +59,17 @@ export interface SearchResult {
   readonly offloaded: boolean;
 }
 
-const divisors = (n: number): number[] => {
-  const found: number[] = [];
-  for (let i = 1; i <= n; i++) if (n % i === 0) found.push(i);
-  return found;
-};
+/** The divisors of n, ascending; pairs (i, n / i) up to √n, so a count of 10¹² GPUs takes 10⁶ steps, not 10¹². */
+export function divisors(n: number): number[] {
+  const small: number[] = [];
+  const large: number[] = [];
+  for (let i = 1; i * i <= n; i++) {
+    if (n % i !== 0) continue;
+    small.push(i);
+    if (i * i !== n) large.push(n / i);
+  }
+  return small.concat(large.reverse());
+}
 
 /** Every schedule of the catalogue except the sequential reference, with its chunk counts for this model. */
 function scheduleChoices(
@@ -209,10 +215,11 @@ function* layouts(request: SearchRequest, funnel: SearchFunnel): Generator<Layou
   for (const tp of tensorDegrees({ ...request, gpus: common }, funnel)) {
     for (const cp of contextDegrees({ ...request, gpus: common }, tp, 1, funnel)) {
       for (const dp of (request.dp ?? divisors(common / (tp * cp))).filter((d) => (common / (tp * cp)) % d === 0)) {
-        const stageGroups = cluster.groups.flatMap((group, index) => Array.from({ length: group.gpus / (tp * cp * dp) }, () => index));
-        const pp = stageGroups.length;
+        // Counted before the stages are listed: a group of 10¹⁵ GPUs would hold more stages than an array can.
+        const pp = cluster.groups.reduce((stages, group) => stages + group.gpus / (tp * cp * dp), 0);
         if (request.pp !== undefined && !funnel.keep('pp', request.pp.includes(pp), 'pp is the stages the groups hold at this tp, cp and dp', `pp ${pp}`)) continue;
         if (!funnel.keep('pp', pp <= request.model.layers, `pp must leave at least one of the ${request.model.layers} layers on every pipeline rank`, `pp ${pp}`)) continue;
+        const stageGroups = cluster.groups.flatMap((group, index) => Array.from({ length: group.gpus / (tp * cp * dp) }, () => index));
         yield { tp, pp, cp, dp, stageGroups };
       }
     }

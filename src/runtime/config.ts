@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { readNumber, readWholeNumber, type NumberRange } from '../number-text.js';
+import { describeZodError } from '../zod-message.js';
 import type { Fault } from './fault.js';
 
-/** Everything `conveyor train` needs, validated once at the door so workers never see a bad value. */
-const wholeNumber = (flag: string, min: number) =>
-  z.coerce
-    .number({ message: `${flag} must be a whole number ≥ ${min}` })
-    .int({ message: `${flag} must be a whole number ≥ ${min}` })
-    .min(min, { message: `${flag} must be a whole number ≥ ${min}` });
+/** A flag's text (or a number already), read by the one rule every command uses (number-text.ts). */
+const flagText = z.union([z.string(), z.number()]).transform(String);
 
-const positiveNumber = (flag: string) =>
-  z.coerce.number({ message: `${flag} must be a number > 0` }).positive({ message: `${flag} must be a number > 0` }).finite({ message: `${flag} must be a finite number > 0` });
+/** Everything `conveyor train` needs, validated once at the door so workers never see a bad value. */
+const wholeNumber = (flag: string, min: number) => flagText.transform((text) => readWholeNumber(flag, text, min));
+
+const number = (flag: string, range: NumberRange) => flagText.transform((text) => readNumber(flag, text, range));
 
 export const trainSchema = z
   .object({
@@ -22,9 +22,9 @@ export const trainSchema = z
     batchSize: wholeNumber('--batch-size', 1),
     microbatches: wholeNumber('--microbatches', 1),
     steps: wholeNumber('--steps', 1),
-    lr: positiveNumber('--lr'),
-    weightDecay: z.coerce.number({ message: '--weight-decay must be a number ≥ 0' }).min(0, { message: '--weight-decay must be a number ≥ 0' }),
-    clip: positiveNumber('--clip'),
+    lr: number('--lr', { above: 0 }),
+    weightDecay: number('--weight-decay', { atLeast: 0 }),
+    clip: number('--clip', { above: 0 }),
     seed: wholeNumber('--seed', 0),
     untied: z.boolean(),
     stages: wholeNumber('--stages', 1),
@@ -42,27 +42,39 @@ export const trainSchema = z
     json: z.boolean(),
   })
   .superRefine((options, context) => {
-    const fail = (message: string) => context.addIssue({ code: 'custom', message });
-    if (options.embd % options.heads !== 0) fail(`--embd ${options.embd} is not divisible by --heads ${options.heads}: pick heads that divide the width (e.g. --heads ${largestDivisorAtMost(options.embd, options.heads)})`);
-    if (options.batchSize % options.microbatches !== 0) fail(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches}: use a batch size that is a multiple of ${options.microbatches}`);
-    else if (options.batchSize % (options.microbatches * options.replicas) !== 0) {
-      const parts = options.microbatches * options.replicas;
-      fail(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches} × --replicas ${options.replicas} = ${parts}: each replica takes 1/${options.replicas} of the batch in ${options.microbatches} micro-batches; use a multiple of ${parts}`);
-    }
-    if (options.saveEvery !== undefined && options.save === undefined) fail('--save-every needs --save DIR to know where to write');
+    if (options.saveEvery !== undefined && options.save === undefined) context.addIssue({ code: 'custom', message: '--save-every needs --save DIR to know where to write' });
   });
 
 export type TrainOptions = z.infer<typeof trainSchema>;
 
-function largestDivisorAtMost(value: number, limit: number): number {
+/** The largest divisor of `value` that is at most `limit`. */
+export function largestDivisorAtMost(value: number, limit: number): number {
   for (let divisor = Math.min(value, limit); divisor > 1; divisor--) if (value % divisor === 0) return divisor;
   return 1;
+}
+
+/**
+ * The flags that must fit together: heads divide the width, micro-batches times replicas the batch. A resumed run
+ * checks them once its checkpoint has supplied what was left out (resume-flags.ts), so they are not checked here then.
+ */
+export function checkTrainCombination(options: TrainOptions): void {
+  if (options.embd % options.heads !== 0) {
+    throw new UsageError(`--embd ${options.embd} is not divisible by --heads ${options.heads}: pick heads that divide the width (e.g. --heads ${largestDivisorAtMost(options.embd, options.heads)})`);
+  }
+  if (options.batchSize % options.microbatches !== 0) {
+    throw new UsageError(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches}: use a batch size that is a multiple of ${options.microbatches}`);
+  }
+  const parts = options.microbatches * options.replicas;
+  if (options.batchSize % parts !== 0) {
+    throw new UsageError(`--batch-size ${options.batchSize} is not divisible by --microbatches ${options.microbatches} × --replicas ${options.replicas} = ${parts}: each replica takes 1/${options.replicas} of the batch in ${options.microbatches} micro-batches; use a multiple of ${parts}`);
+  }
 }
 
 /** Validates raw flag values (strings from the command line); a bad one is a UsageError naming the flag. */
 export function parseTrainOptions(raw: Record<string, unknown>): TrainOptions {
   const result = trainSchema.safeParse(raw);
-  if (!result.success) throw new UsageError(result.error.issues[0]!.message);
+  if (!result.success) throw new UsageError(describeZodError(result.error, raw, trainSchema));
+  if (result.data.resume === undefined) checkTrainCombination(result.data);
   return result.data;
 }
 

@@ -100,7 +100,7 @@ export interface RunSetup {
 function ranksPerHost(hosts: readonly string[]): number {
   const counts = new Map<string, number>();
   for (const host of hosts) counts.set(host, (counts.get(host) ?? 0) + 1);
-  return Math.max(...counts.values());
+  return [...counts.values()].reduce((most, count) => Math.max(most, count), 0);
 }
 
 function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Schedule, costs: StageUnitCosts): Partition {

@@ -126,7 +126,7 @@ export class Pipeline {
     for (let rank = 0; rank < this.pool.size; rank++) this.pool.send(rank, { type: 'kernels', request });
     const chosen = await this.pool.receiveAll('kernelsChosen');
     const names = [...new Set(chosen.map((reply) => reply.kernels))];
-    return { kernels: names.length === 1 ? names[0]! : chosen.map((reply) => reply.kernels).join(','), threads: Math.max(...chosen.map((reply) => reply.threads)) };
+    return { kernels: names.length === 1 ? names[0]! : chosen.map((reply) => reply.kernels).join(','), threads: chosen.reduce((most, reply) => Math.max(most, reply.threads), 0) };
   }
 
   /**

@@ -3,6 +3,7 @@
  * Communication is written the way PyTorch pipelining writes it: `1RECV_F3`, `0SEND_B2`, `0REDUCE_GRAD`.
  */
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import type { Action, ActionKind, CommAction, CommKind, LoweredAction } from './types.js';
 
 export const actionKinds: readonly ActionKind[] = ['F', 'B', 'I', 'W'];
@@ -39,7 +40,7 @@ export function parseAction(token: string): Action {
   const match = tokenPattern.exec(token);
   if (match === null) {
     throw new UsageError(
-      `cannot read action '${token}': expected <stage><kind><microbatch> with kind F, B, I or W, e.g. 0F3`,
+      `cannot read action ${quote(token)}: expected <stage><kind><microbatch> with kind F, B, I or W, e.g. 0F3`,
     );
   }
   return action(match[2] as ActionKind, Number(match[1]), Number(match[3]));
@@ -52,7 +53,7 @@ export function parseLoweredAction(token: string): LoweredAction {
   const kind = match?.[2] as CommKind | undefined;
   if (match === null || kind === undefined || (match[3] !== '') !== hasMicrobatch(kind)) {
     throw new UsageError(
-      `cannot read action '${token}': expected a compute token such as 0F3, <stage>SEND_F|RECV_F|SEND_B|RECV_B<microbatch> such as 1RECV_F3, or <stage>SEND_TIED|RECV_TIED|REDUCE_GRAD such as 0REDUCE_GRAD`,
+      `cannot read action ${quote(token)}: expected a compute token such as 0F3, <stage>SEND_F|RECV_F|SEND_B|RECV_B<microbatch> such as 1RECV_F3, or <stage>SEND_TIED|RECV_TIED|REDUCE_GRAD such as 0REDUCE_GRAD`,
     );
   }
   return commAction(kind, Number(match[1]), match[3] === '' ? undefined : Number(match[3]));

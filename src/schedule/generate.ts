@@ -1,5 +1,6 @@
 /** The one entry point that checks a request against its catalogue entry's rules and generates the schedule. */
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import { catalogueEntry, catalogueNames, isScheduleName, type CatalogueEntry, type ScheduleName } from './catalogue.js';
 import type { Schedule } from './types.js';
 
@@ -47,7 +48,7 @@ function requireMultipleOfRanks(entry: CatalogueEntry, ranks: number, microbatch
 
 export function generateSchedule(name: ScheduleName, options: GenerateOptions): Schedule {
   if (!isScheduleName(name)) {
-    throw new UsageError(`unknown schedule '${String(name)}'; accepted: ${catalogueNames.join(', ')}`);
+    throw new UsageError(`unknown schedule ${quote(String(name))}; accepted: ${catalogueNames.join(', ')}`);
   }
   const entry = catalogueEntry(name);
   const { ranks, microbatches } = options;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { describeZodError } from '../zod-message.js';
 import { buildLowered, computeScheduleOf, formatOrder, readTokens, shapeOfOrder } from './text.js';
 import type { LoweredAction, LoweredSchedule, Schedule } from './types.js';
 
@@ -73,9 +74,7 @@ export function checkDeclaredShape(
 function parseJson(value: unknown): ScheduleJson {
   const parsed = scheduleJson.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    throw new UsageError(`schedule JSON: ${path}: ${issue.message}`);
+    throw new UsageError(`schedule JSON: ${describeZodError(parsed.error, value, scheduleJson)}`);
   }
   return parsed.data;
 }

@@ -265,7 +265,7 @@ export function indexLowered(lowered: LoweredSchedule, known?: { compute: Schedu
   const { ranks, stages, microbatches } = compute;
   const offsets = new Int32Array(ranks + 1);
   lowered.order.forEach((actions, rank) => (offsets[rank + 1] = offsets[rank]! + actions.length));
-  const actions = ([] as (Action | CommAction)[]).concat(...lowered.order);
+  const actions: (Action | CommAction)[] = lowered.order.flat(); // not concat(...order): a spread of many ranks overflows the stack
   const messages = 2 * (stages - 1) * microbatches + 2;
   const message = new Int32Array(actions.length).fill(-1);
   const index = { compute, computeIndex, actions, offsets, message, role: new Uint8Array(actions.length), messages, channels: 2 * (stages - 1) + 2 };

@@ -12,6 +12,7 @@
  * before its rank lines.
  */
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import { formatAction, isCompute, parseLoweredAction } from './actions.js';
 import { computePart } from './lowered-structure.js';
 import { validateLoweredSchedule, validateSchedule } from './validate.js';
@@ -58,7 +59,7 @@ export function readTokens(tokens: readonly string[]): { actions: LoweredAction[
       continue;
     }
     const [first, second] = [parseLoweredAction(pair[1]!), parseLoweredAction(pair[2]!)];
-    if (!isCompute(first) || !isCompute(second)) throw new UsageError(`cannot read '${token}': an overlapped pair holds two compute actions, e.g. (0F3;3B1)`);
+    if (!isCompute(first) || !isCompute(second)) throw new UsageError(`cannot read ${quote(token)}: an overlapped pair holds two compute actions, e.g. (0F3;3B1)`);
     pairs.push(actions.length);
     actions.push(first, second);
   }
@@ -146,17 +147,17 @@ function readText(text: string, defaultName: string): ReadText {
       const value = header[2]!;
       if (header[1] === 'schedule') name = value;
       else if (header[1] === 'replicas') {
-        if (!/^[1-9]\d*$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${where}: replicas must be a positive integer (got '${value}')`);
+        if (!/^[1-9]\d*$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${where}: replicas must be a positive integer (got ${quote(value)})`);
         replicas = Number(value);
       } else {
-        if (value !== 'yes' && value !== 'no') throw new UsageError(`${where}: tied-embedding must be yes or no (got '${value}')`);
+        if (value !== 'yes' && value !== 'no') throw new UsageError(`${where}: tied-embedding must be yes or no (got ${quote(value)})`);
         tiedEmbedding = value === 'yes';
       }
       return;
     }
     const row = rowPattern.exec(line);
     if (row === null) {
-      throw new UsageError(`${where}: expected 'rank <n>: <actions>' such as 'rank 0: 0F0 0F1 0B0 0B1' (got '${line}')`);
+      throw new UsageError(`${where}: expected 'rank <n>: <actions>' such as 'rank 0: 0F0 0F1 0B0 0B1' (got ${quote(line)})`);
     }
     const rank = Number(row[1]);
     if (rows.has(rank)) throw new UsageError(`${where}: rank ${rank} is listed twice`);

@@ -13,6 +13,7 @@
  * (rank + 1), column and what would be right.
  */
 import { UsageError } from '../errors.js';
+import { quote } from '../quote.js';
 import { action, commAction, formatAction, isCompute } from './actions.js';
 import { indexLowered } from './lowered-structure.js';
 import { computeScheduleOf, shapeOfOrder } from './text.js';
@@ -42,12 +43,6 @@ const perStepCell = /^(\d+)(UNSHARD|RESHARD|REDUCE_GRAD)$/;
 const overlapCell = /^\(([^;()]*);([^;()]*)\)OVERLAP_F_B$/;
 const expected =
   'expected <stage><F|B|I|W><microbatch> such as 0F3, <stage>SEND_F|RECV_F|SEND_B|RECV_B<microbatch> such as 1RECV_F3, <stage>UNSHARD|RESHARD|REDUCE_GRAD, (<F>;<B or I>)OVERLAP_F_B such as (0F7;7B3)OVERLAP_F_B, or an empty cell for idle';
-
-/** A short, printable excerpt of what the user wrote. */
-function excerpt(cell: string): string {
-  const shown = JSON.stringify(cell.length > 24 ? `${cell.slice(0, 24)}…` : cell);
-  return shown.slice(1, -1);
-}
 
 function number(text: string): number | undefined {
   const value = Number(text);
@@ -121,7 +116,7 @@ function readRows(text: string): ReadRows {
     const shards: ReadRows['sharding'][number] = [];
     line.split(',').forEach((raw, column) => {
       const cell = readCell(raw);
-      if (cell === undefined) throw new UsageError(`row ${rank + 1} (rank ${rank}), column ${column + 1}: cannot read '${excerpt(raw)}': ${expected}`);
+      if (cell === undefined) throw new UsageError(`row ${rank + 1} (rank ${rank}), column ${column + 1}: cannot read ${quote(raw, 24)}: ${expected}`);
       if (cell.kind === 'compute') {
         if (cell.actions.length === 2) starts.push(computed);
         actions.push(...cell.actions);

@@ -8,7 +8,7 @@
 import type { ElementwiseKernels } from './backend.js';
 import { activeKernels } from './select.js';
 
-export { allocFloat32 } from './kernel-memory.js';
+export { allocFloat32, KERNEL_ALIGNMENT, KERNEL_MEMORY_BYTES, kernelBytesInUse } from './kernel-memory.js';
 export { matmul, type MatmulOptions } from './matmul.js';
 export {
   activeKernelSettings,

@@ -20,6 +20,11 @@ const RESERVED_BYTES = PAGE_BYTES;
 // grow by at least 16 MiB at a time: each growth mints a new SharedArrayBuffer object to track
 const MINIMUM_GROWTH_PAGES = 256;
 
+/** Bytes allocFloat32 can hand out on one thread, for counting what a run needs before it allocates. */
+export const KERNEL_MEMORY_BYTES = MAXIMUM_PAGES * PAGE_BYTES - RESERVED_BYTES;
+/** Every allocation starts on a multiple of this many bytes. */
+export const KERNEL_ALIGNMENT = ALIGNMENT;
+
 // the slice of the WebAssembly JS API used here (the project's ES2022 lib carries no WebAssembly types)
 interface SharedMemory {
   readonly buffer: SharedArrayBuffer;
@@ -69,6 +74,11 @@ export function allocFloat32(length: number): Float32Array {
     throw new RangeError(`allocFloat32 length must be a non-negative integer, got ${length}`);
   }
   return kernelFloat32(reserve(length * 4), length);
+}
+
+/** Bytes of kernel memory this thread has handed out so far (never given back): what is left is KERNEL_MEMORY_BYTES minus it. */
+export function kernelBytesInUse(): number {
+  return top - RESERVED_BYTES;
 }
 
 /** The byte address of `view` in kernel memory, or -1 when it lives in some other buffer. */

@@ -39,14 +39,17 @@ export function meanBubble(timeline: Timeline): number {
   return bubbleFraction.reduce((sum, fraction) => sum + fraction, 0) / Math.max(bubbleFraction.length, 1);
 }
 
+/** "1 rank", "4 ranks". */
+const counted = (count: number, one: string, many = `${one}s`): string => `${count} ${count === 1 ? one : many}`;
+
 /** "1f1b · 4 ranks · 4 stages · 8 micro-batches · makespan 33 · mean bubble 27.3%" */
 export function title(schedule: Schedule, timeline: Timeline): string {
   const chunks = schedule.stages / schedule.ranks;
   return [
     schedule.name,
-    `${schedule.ranks} ranks`,
-    `${schedule.stages} stages${Number.isInteger(chunks) && chunks > 1 ? ` (${chunks} chunks per rank)` : ''}`,
-    `${schedule.microbatches} micro-batches`,
+    counted(schedule.ranks, 'rank'),
+    `${counted(schedule.stages, 'stage')}${Number.isInteger(chunks) && chunks > 1 ? ` (${chunks} chunks per rank)` : ''}`,
+    counted(schedule.microbatches, 'micro-batch', 'micro-batches'),
     `makespan ${shortNumber(timeline.makespan)}`,
     `mean bubble ${percent(meanBubble(timeline))}`,
   ].join(' · ');

@@ -8,11 +8,14 @@ import { formatAction, type CommKind, type Schedule, type Timeline, type Timelin
 import { computeEvents, percent, shortNumber, title, visibleComm } from './summary.js';
 
 export interface TextGridOptions {
-  /** Most characters for the time axis of one row (default 160). */
+  /** Most characters for the time axis of one row (default DEFAULT_GRID_WIDTH). */
   readonly width?: number;
 }
 
 const idle = '.';
+
+/** Columns of the time axis when the caller does not say. */
+export const DEFAULT_GRID_WIDTH = 160;
 const commLetters: Record<CommKind, string> = {
   SEND_F: '>', SEND_B: '>', RECV_F: '<', RECV_B: '<', RECV_TIED: '<', SEND_TIED: 'T', REDUCE_GRAD: 'R',
 }; // receives are instants on the simulator's timeline; a measured one may take time
@@ -42,7 +45,7 @@ function drawRows(
 }
 
 export function drawTextGrid(schedule: Schedule, timeline: Timeline, options: TextGridOptions = {}): string {
-  const width = options.width ?? 160;
+  const width = options.width ?? DEFAULT_GRID_WIDTH;
   const compute = computeEvents(timeline);
   const comm = visibleComm(timeline);
   // Loops, not Math.min(...spread): a timeline can hold millions of events.

@@ -204,9 +204,9 @@ test('a bad config.json or vocabulary is a usage error naming the file and field
   const config = JSON.parse(readFileSync(join(source, CONFIG_FILE), 'utf8'));
   const cases: [string, string, RegExp][] = [
     [CONFIG_FILE, '{"model_type": "gpt2",', /config\.json is not valid JSON/],
-    [CONFIG_FILE, JSON.stringify({ ...config, model_type: 'llama' }), /config\.json: field model_type is invalid/],
-    [CONFIG_FILE, JSON.stringify({ ...config, activation_function: 'relu' }), /config\.json: field activation_function is invalid/],
-    [CONFIG_FILE, JSON.stringify({ ...config, n_layer: 0 }), /config\.json: field n_layer is invalid/],
+    [CONFIG_FILE, JSON.stringify({ ...config, model_type: 'llama' }), /config\.json: model_type: expected "gpt2", got "llama"/],
+    [CONFIG_FILE, JSON.stringify({ ...config, activation_function: 'relu' }), /config\.json: activation_function: expected "gelu_new", got "relu"/],
+    [CONFIG_FILE, JSON.stringify({ ...config, n_layer: 0 }), /config\.json: n_layer: expected a whole number ≥ 1, got 0/],
     [CONFIG_FILE, JSON.stringify({ ...config, n_head: 3 }), /n_embd 4 is not divisible by n_head 3/],
     [CONFIG_FILE, JSON.stringify({ ...config, vocab_size: 6 }), /has 5 symbols but .*config\.json says vocab_size 6/],
     [VOCABULARY_FILE, '{"kind": "characters", "symbols": ["b", "a"]}', /vocabulary\.json: symbols are not distinct and sorted at id 1/],
@@ -283,6 +283,19 @@ test('a process killed before its first rename leaves the previous checkpoint lo
   const parameters = gptParameters(tiedConfig, 0);
   assert.equal(resumeTraining(dir, parameters).optimizer.step, 48);
   assertSameValues(parameters, previous.parameters);
+});
+
+test('the next save into a directory removes what a killed writer left, and leaves a running writer\'s files alone', () => {
+  const dir = freshDir();
+  saveCheckpoint(dir, checkpointOf(tiedConfig, 8));
+  saveKilledAtRename(dir, 1);
+  const left = [...filesOf(dir).keys()].filter((name) => name.includes('.tmp-'));
+  assert.equal(left.length, 4, 'the killed save left its four staged files');
+  const running = `.model.safetensors.tmp-${process.pid === 1 ? 2 : 1}-0123abcd`; // pid 1 always runs
+  writeFileSync(join(dir, running), 'another process is writing this');
+  saveCheckpoint(dir, checkpointOf(tiedConfig, 9));
+  assert.deepEqual([...filesOf(dir).keys()].filter((name) => name.includes('.tmp-')), [running]);
+  assert.equal(resumeTraining(dir, gptParameters(tiedConfig, 0)).optimizer.step, 49);
 });
 
 test('a process killed between renames (optimizer replaced, model not yet) is detected on resume, never mixed', () => {

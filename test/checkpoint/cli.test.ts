@@ -117,7 +117,7 @@ test('bad flags, files and sequences: one line on stderr naming the problem, exi
   saveCheckpoint(truncated, { config, parameters: model.parameters, tokenizer });
   writeFileSync(join(truncated, MODEL_FILE), readFileSync(join(truncated, MODEL_FILE)).subarray(0, 500));
   const cases: [string[], RegExp][] = [
-    [['eval', '--tokens', tooLong], /required option '--checkpoint <dir>'/],
+    [['eval', '--tokens', tooLong], /^conveyor: conveyor eval needs --checkpoint <dir>$/m],
     [['eval', '--checkpoint', checkpoint], /give exactly one of --tokens FILE\.json or --data FILE/],
     [['eval', '--checkpoint', checkpoint, '--tokens', tooLong, '--data', empty], /give exactly one of/],
     [['eval', '--checkpoint', join(dir, 'nowhere'), '--data', unknownChar], /nowhere\/config\.json does not exist/],
@@ -131,9 +131,9 @@ test('bad flags, files and sequences: one line on stderr naming the problem, exi
     [['eval', '--checkpoint', checkpoint, '--data', latin1], /latin1\.txt is not valid UTF-8/],
     [['eval', '--checkpoint', checkpoint, '--data', unknownChar], /unknown\.txt contains "!"/],
     [['eval', '--checkpoint', truncated, '--tokens', ragged.replace('ragged', 'rows')], /truncated\/model\.safetensors is not a valid safetensors checkpoint/],
-    [['eval', '--checkpoint', checkpoint, '--data', empty, '--bogus'], /unknown option '--bogus'/],
-    [['sample', '--checkpoint', checkpoint, '--prompt', 'the', '--tokens', 'ten'], /option '--tokens <n>' argument 'ten' is invalid/],
-    [['sample', '--checkpoint', checkpoint, '--prompt', 'the', '--temperature', '-1'], /option '--temperature <t>' argument '-1' is invalid/],
+    [['eval', '--checkpoint', checkpoint, '--data', empty, '--bogus'], /^conveyor: '--bogus' is not an option of conveyor eval/],
+    [['sample', '--checkpoint', checkpoint, '--prompt', 'the', '--tokens', 'ten'], /^conveyor: --tokens must be a whole number ≥ 0, got 'ten'$/m],
+    [['sample', '--checkpoint', checkpoint, '--prompt', 'the', '--temperature', '-1'], /^conveyor: --temperature must be a number ≥ 0, got '-1'$/m],
     [['sample', '--checkpoint', checkpoint, '--prompt', 'the cat sat on the mat'], /the prompt has 22 characters, more than the model's n_positions 16/],
     [['sample', '--checkpoint', checkpoint, '--prompt', 'the ox'], /the prompt contains "x"/],
     [['sample', '--checkpoint', checkpoint, '--prompt', ''], /the prompt is empty/],

@@ -73,10 +73,10 @@ test('explain names the problem and a change with its predicted effect', () => {
 test('bad input exits 2 with one line naming the mistake', () => {
   const cases: [string[], RegExp][] = [
     [['plan', '--model', 'llama3-70b', '--gpu', 'h100', '--gpus', '64', '--global-batch', '512'], /unknown GPU 'h100'.*h100-sxm/],
-    [['plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '0', '--global-batch', '512'], /--gpus must be a positive integer/],
+    [['plan', '--model', 'llama3-70b', '--gpu', 'h100-sxm', '--gpus', '0', '--global-batch', '512'], /--gpus must be a whole number ≥ 1, got '0'/],
     [['plan', '--model', 'llama9', '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], /unknown model 'llama9'/],
     [['plan', '--model', 'llama3-405b', '--gpu', 'a100-40gb', '--gpus', '8', '--global-batch', '64'], /at least \d+ GPUs of that kind/],
-    [['estimate', '--config', join(folder, 'missing.json')], /cannot read config file/],
+    [['estimate', '--config', join(folder, 'missing.json')], /missing\.json does not exist; give an estimate config JSON file/],
     [['estimate', '--config', writeJson('broken.json', '{ "model": ')], /not valid JSON/],
     [['estimate', '--config', writeJson('bad.json', { ...config, parallel: { ...config.parallel, tp: -1 } })], /parallel\.tp/],
     [['estimate', '--config', writeJson('odd.json', { ...config, parallel: { ...config.parallel, tp: 3 } })], /must divide/],
@@ -151,4 +151,19 @@ test('a GPU from a hardware file can be planned on', () => {
   assert.equal(overflow.status, 2, overflow.stdout);
   assert.match(overflow.stderr, /memoryGiB 1e\+308 is beyond any real GPU/);
   assert.doesNotMatch(overflow.stdout, /Infinity/);
+});
+
+test('a hardware file may not reuse an id: a catalogue GPU would be shadowed in silence and listed twice', () => {
+  const gpu = { peakTflopsBf16: 500, memoryGiB: 80, memoryBandwidthGBs: 3000, intraNodeBandwidthGBs: 400, gpusPerNode: 8, interNodeBandwidthGBs: 50 };
+  const shadowing = writeJson('shadow.json', { id: 'h100-sxm', ...gpu });
+  const twice = writeJson('twice.json', [{ id: 'mine', ...gpu }, { id: 'mine', ...gpu, memoryGiB: 40 }]);
+  const cases: [string, RegExp][] = [
+    [shadowing, /^conveyor: hardware file .*shadow\.json: id 'h100-sxm' is a catalogue GPU already; give yours an id of its own \(e\.g\. 'h100-sxm-custom'\) and pass it to --gpu$/m],
+    [twice, /^conveyor: hardware file .*twice\.json: id 'mine' is given twice; give each GPU an id of its own$/m],
+  ];
+  for (const [hardware, expected] of cases) {
+    const result = run('plan', '--model', 'llama3-8b', '--gpu', 'h100-sxm', '--hardware', hardware, '--gpus', '8', '--global-batch', '64');
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, expected);
+  }
 });

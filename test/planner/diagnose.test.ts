@@ -151,7 +151,7 @@ test('conveyor diagnose: text and --json on the real traces; bad input is one li
     return join(folder, name);
   };
   const cases: [string[], RegExp][] = [
-    [[join(folder, 'missing.json')], /cannot read trace file/],
+    [[join(folder, 'missing.json')], /missing\.json does not exist; give the Chrome trace of one rank/],
     [[file('broken.json', '{"traceEvents": [')], /is not valid JSON/],
     [[file('other.json', '{"a": 1}')], /is not a Chrome trace/],
     [[fixture('GPipe', 0), fixture('1F1B', 0)], /are both rank 0/],

@@ -86,7 +86,7 @@ test('bad job sources exit 2 with one line naming the mistake', () => {
     [['estimate', '--torchtitan-overrides', '--parallelism.tensor_parallel_degree 2', '--gpus', '8'], /does not say the model's layers; give --model/],
     [['estimate', '--megatron-args', '--num-layers two'], /--num-layers must be a positive integer/],
     [['plan', '--model', write('v3.json', JSON.stringify({ model_type: 'deepseek_v3', hidden_size: 7168, kv_lora_rank: 512 })), '--gpu', 'h100-sxm', '--gpus', '8', '--global-batch', '8'], /multi-head latent attention \(kv_lora_rank\)/],
-    [['explain', '--deepspeed', join(folder, 'missing.json'), '--model', 'llama3-8b'], /cannot read DeepSpeed config/],
+    [['explain', '--deepspeed', join(folder, 'missing.json'), '--model', 'llama3-8b'], /missing\.json does not exist; give a DeepSpeed config/],
   ];
   for (const [args, message] of cases) {
     const result = run(...args);

@@ -4,7 +4,9 @@ import { UsageError } from '../../src/errors.js';
 import {
   estimate, findGpu, findPreset, noPlanError, searchPlans, type Estimate, type ModelShape, type ParallelPlan, type SearchRequest,
 } from '../../src/planner/index.js';
+import { divisors } from '../../src/planner/search.js';
 import { catalogueNames } from '../../src/schedule/index.js';
+import fc from 'fast-check';
 
 /** An A100 with 24 GiB, so that some of the grid fits and some does not. */
 const smallGpu = { ...findGpu('a100-40gb'), id: 'a100-16gb', memoryBytes: 24 * 2 ** 30 };
@@ -101,4 +103,13 @@ test('non-positive sizes are UsageErrors naming the flag', () => {
   const request: SearchRequest = { model: findPreset('llama3-8b'), gpu: findGpu('h100-sxm'), gpus: 0, globalBatchSize: 8 };
   assert.throws(() => searchPlans(request), /--gpus must be a positive integer/);
   assert.throws(() => searchPlans({ ...request, gpus: 8, globalBatchSize: -1 }), /--global-batch must be a positive integer/);
+});
+
+test('divisors are every d with n % d = 0, ascending (the square-root walk against a plain loop)', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 20_000 }), (n) => {
+    const plain: number[] = [];
+    for (let d = 1; d <= n; d++) if (n % d === 0) plain.push(d);
+    assert.deepEqual(divisors(n), plain);
+  }));
+  assert.equal(divisors(2 ** 40).length, 41); // 10¹² GPUs took 10¹² steps
 });

@@ -67,10 +67,10 @@ test('text errors name the line and what is expected', () => {
 test('JSON errors name the field', () => {
   const good = scheduleToJson(generateSchedule('gpipe', { ranks: 2, microbatches: 2 }));
   const cases: [unknown, RegExp][] = [
-    [{ ...good, microbatches: 0 }, /^schedule JSON: microbatches:/],
-    [{ ...good, order: 'nope' }, /^schedule JSON: order:/],
-    [{ ...good, placement: [0, -1] }, /^schedule JSON: placement\.1:/],
-    [[], /^schedule JSON: \(top level\):/],
+    [{ ...good, microbatches: 0 }, /^schedule JSON: microbatches: expected a whole number ≥ 1, got 0$/],
+    [{ ...good, order: 'nope' }, /^schedule JSON: order: expected a list, got "nope"$/],
+    [{ ...good, placement: [0, -1] }, /^schedule JSON: placement\[1\]: expected a whole number ≥ 0, got -1$/],
+    [[], /^schedule JSON: expected an object, got a list$/],
     [{ ...good, order: ['0F0 0F1 0B1 0B0', '1F0 1F1 1B1'] }, /never runs the backward of stage 1 micro-batch 0/],
   ];
   for (const [value, expected] of cases) assert.throws(() => scheduleFromJson(value), (error: unknown) => error instanceof UsageError && expected.test(error.message));

@@ -5,6 +5,7 @@ import { evaluationBatches, type Batch } from '../../data/batches.js';
 import { readTextFile } from '../../data/text-file.js';
 import { tokenRowBatches } from '../../data/token-rows.js';
 import { buildSegment } from '../../nn/segment.js';
+import { checkInferenceMemory } from '../memory-check.js';
 import { configureKernels, kernelRequestFromEnvironment } from '../../tensor/index.js';
 
 interface EvalOptions {
@@ -35,6 +36,7 @@ export function registerEvalCommand(program: Command): void {
           ? tokenRowBatches(parseJsonFile(options.tokens), options.tokens, { vocabSize: config.vocabSize, maxSeqLen: config.blockSize }, ROWS_PER_BATCH)
           : evaluationBatches(tokenizer.encode(readTextFile(options.data!), options.data), config.blockSize, ROWS_PER_BATCH);
       configureKernels(kernelRequestFromEnvironment(process.env));
+      checkInferenceMemory(`eval of the model in ${options.checkpoint}`, config, batches.map(({ batchSize, seqLen }) => [batchSize, seqLen] as const));
       const model = buildSegment(config, 0);
       loadParameters(options.checkpoint, model.parameters);
       let lossSum = 0; // over every predicted token, in float64

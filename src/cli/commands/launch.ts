@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { constants } from 'node:os';
 import { Command } from 'commander';
 import { ExitStatus, UsageError } from '../../errors.js';
+import { readWholeNumber } from '../../number-text.js';
 import { defaultMasterPort } from '../launch-environment.js';
 
 interface LaunchFlags {
@@ -23,11 +24,8 @@ interface LaunchFlags {
 /** Seconds the ranks get to stop on their own, after one failed or the launcher was interrupted, before SIGKILL. */
 const graceSeconds = 5;
 
-function whole(flag: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got '${raw}'`);
-  return value;
-}
+/** A count flag, by the one rule every command uses (number-text.ts). */
+const whole = (flag: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number => readWholeNumber(flag, raw, min, max);
 
 /** What torchrun gives each worker (see torch/distributed/elastic/agent/server/local_elastic_agent.py). */
 export function rankEnvironment(

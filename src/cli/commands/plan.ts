@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { readWholeNumber } from '../../number-text.js';
+import { quote } from '../../quote.js';
 import {
   clusterGpus, engineSources, estimateJson, exportFiles, findGpu, formatExportFiles, gpusName, isExportEngine, unknownEngine,
-  formatEstimate, formatPlanTable, noPlanError, parseCluster, planForEngine, searchPlans,
+  formatEstimate, formatPlanTable, noPlanError, parseCluster, parseJsonText, planForEngine, searchPlans,
   type Cluster, type Precision, type Recompute, type SearchRequest, type ZeroStage,
 } from '../../planner/index.js';
-import { resolveModelOption } from '../job-source.js';
+import { readText, resolveModelOption } from '../job-source.js';
 import { userGpus, type PlannerOptions } from './estimate.js';
 
 interface PlanOptions extends PlannerOptions {
@@ -32,13 +33,7 @@ interface PlanOptions extends PlannerOptions {
   readonly tpCommOverlap?: boolean;
 }
 
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(value) || value < 1) {
-    throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
-  }
-  return value;
-}
+const positiveInteger = (flag: string, text: string): number => readWholeNumber(flag, text, 1);
 
 const integerList = (flag: string, text: string | undefined): number[] | undefined =>
   text?.split(',').map((item) => positiveInteger(flag, item));
@@ -46,13 +41,20 @@ const integerList = (flag: string, text: string | undefined): number[] | undefin
 function choiceList<T extends string | number>(flag: string, text: string | undefined, allowed: readonly T[]): T[] | undefined {
   return text?.split(',').map((item) => {
     const match = allowed.find((choice) => `${choice}` === item.trim());
-    if (match === undefined) throw new UsageError(`${flag} takes ${allowed.join(', ')} (comma-separated), got '${item}'`);
+    if (match === undefined) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (or several, comma-separated), got ${quote(item)}`);
     return match;
   });
 }
 
+/** One of `allowed` (a list would be read as its first item in silence). */
+function choice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  const match = allowed.find((item) => item === text.trim());
+  if (match === undefined) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got ${quote(text)}`);
+  return match;
+}
+
 function searchRequest(options: PlanOptions): SearchRequest {
-  const precision = choiceList<Precision>('--precision', options.precision, ['bf16', 'fp16', 'fp8'])![0]!;
+  const precision = choice<Precision>('--precision', options.precision, ['bf16', 'fp16', 'fp8']);
   const zero = choiceList<ZeroStage>('--zero', options.zero, [0, 1, 2, 3]);
   const recompute = choiceList<Recompute>('--recompute', options.recompute, ['none', 'selective', 'full']);
   const tp = integerList('--tp', options.tp);
@@ -92,15 +94,8 @@ function searchRequest(options: PlanOptions): SearchRequest {
 
 /** Reads a --cluster file: groups of GPUs and the link between them (parsed by the planner, read here). */
 function readCluster(path: string, options: PlanOptions): Cluster {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UsageError(
-      error instanceof SyntaxError ? `cluster file ${path} is not valid JSON: ${error.message}` : `cannot read cluster file ${path}; give the path of a JSON file of GPU groups`,
-    );
-  }
-  return parseCluster(json, path, userGpus(options));
+  const text = readText(path, 'cluster file: a JSON file of GPU groups, { "groups": [{ "gpu", "gpus", "nodes"? }], "interGroupBandwidthGBs" }');
+  return parseCluster(parseJsonText(text, `cluster file ${path}`), path, userGpus(options));
 }
 
 /** The fastest plan the engine runs, as its files; with --json, the plan, what it gave up and the files as JSON. */

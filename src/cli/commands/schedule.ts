@@ -1,7 +1,9 @@
 /** `conveyor schedule`: generate (or read) a schedule, validate it, simulate it, and print or draw the timeline. */
 import { writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { UsageError } from '../../errors.js';
+import { Command, Option } from 'commander';
+import { OutputError, UsageError } from '../../errors.js';
+import { readNumber, readWholeNumber } from '../../number-text.js';
+import { quote } from '../../quote.js';
 import {
   catalogueNames,
   formatLoweredSchedule,
@@ -19,7 +21,8 @@ import {
   type ScheduleName,
   type Timeline,
 } from '../../schedule/index.js';
-import { drawSvg, drawTextGrid, toChromeTrace } from '../../trace/index.js';
+import { DEFAULT_GRID_WIDTH, drawSvg, drawTextGrid, toChromeTrace } from '../../trace/index.js';
+import { checkOutputFile } from '../destinations.js';
 import { readCustomSchedule } from '../schedule-file.js';
 
 const formats = ['text', 'svg', 'trace', 'json', 'torch-csv'] as const;
@@ -43,21 +46,14 @@ interface ScheduleFlags {
   readonly width?: number;
 }
 
-function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number < 1) {
-    throw new InvalidArgumentError('expected a positive integer such as 4.');
-  }
-  return number;
-}
+/** Commander parsers for a count and for seconds, by the one rule every command uses. */
+const count = (flag: string, max?: number) => (text: string) => readWholeNumber(flag, text, 1, max);
+const seconds = (flag: string) => (text: string) => readNumber(flag, text, { atLeast: 0 });
 
-function nonNegativeSeconds(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0) {
-    throw new InvalidArgumentError('expected seconds, a number ≥ 0 such as 0 or 0.25.');
-  }
-  return number;
-}
+/** Widest text grid: wider than any terminal or editor shows, and small enough to build in memory. */
+const MAX_WIDTH = 100_000;
+/** Characters of the whole text grid (ranks × columns) that fit in memory as rows of single characters. */
+const MAX_GRID_CELLS = 2 ** 28;
 
 const costsExample = 'f=1,b=2,i=1,w=1';
 
@@ -69,12 +65,10 @@ export function parseCosts(text: string): RankDurations {
   const given = new Map<string, number>();
   for (const part of text.split(',')) {
     const match = /^\s*([fbiwFBIW])\s*=\s*([^,\s]+)\s*$/.exec(part);
-    const value = match === null ? Number.NaN : Number(match[2]);
-    if (match === null || !Number.isFinite(value) || value <= 0) {
-      throw new InvalidArgumentError(`cannot read '${part.trim()}': use keys f, b, i, w with positive numbers, e.g. ${costsExample}.`);
-    }
+    if (match === null) throw new UsageError(`--costs: cannot read ${quote(part.trim())}: use keys f, b, i, w with numbers > 0, e.g. ${costsExample}`);
     const key = match[1]!.toUpperCase();
-    if (given.has(key)) throw new InvalidArgumentError(`${key.toLowerCase()} is given twice; give each of f, b, i, w at most once.`);
+    const value = readNumber(`--costs ${key.toLowerCase()}`, match[2]!, { above: 0 });
+    if (given.has(key)) throw new UsageError(`--costs: ${key.toLowerCase()} is given twice; give each of f, b, i, w at most once`);
     given.set(key, value);
   }
   const F = given.get('F') ?? 1;
@@ -127,7 +121,7 @@ function summary(schedule: Schedule, lowered: LoweredSchedule, timeline: Timelin
 function render(schedule: Schedule, lowered: LoweredSchedule, timeline: Timeline, flags: ScheduleFlags): string {
   switch (flags.format) {
     case 'text': {
-      const grid = drawTextGrid(schedule, timeline, { width: flags.width });
+      const grid = drawTextGrid(schedule, timeline, { width: flags.width ?? DEFAULT_GRID_WIDTH });
       return flags.lowered ? `${grid}\n${formatLoweredSchedule(lowered)}` : grid;
     }
     case 'svg':
@@ -141,11 +135,26 @@ function render(schedule: Schedule, lowered: LoweredSchedule, timeline: Timeline
   }
 }
 
+/** Costs near the largest double overflow the sums the simulator makes: refuse rather than print Infinity and NaN. */
+function requireFiniteFigures(timeline: Timeline, flags: ScheduleFlags): void {
+  const figures = [timeline.makespan, ...timeline.busy, ...timeline.bubbleFraction];
+  if (figures.every(Number.isFinite)) return;
+  const { F, B, I, W } = flags.costs;
+  const times = `--costs f=${F},b=${B},i=${I},w=${W} --comm ${flags.comm} --reduce ${flags.reduce} --tied-comm ${flags.tiedComm}`;
+  throw new UsageError(`${times} make the timeline overflow (its makespan is ${timeline.makespan}): give smaller numbers`);
+}
+
 function runSchedule(flags: ScheduleFlags): void {
+  if (flags.out !== undefined) checkOutputFile('--out', flags.out);
   const schedule = buildSchedule(flags);
+  const width = flags.width ?? DEFAULT_GRID_WIDTH;
+  if (flags.format === 'text' && schedule.ranks * width > MAX_GRID_CELLS) {
+    throw new UsageError(`a text grid of ${schedule.ranks} ranks × ${width} columns is too large to draw: use --width ${Math.max(1, Math.floor(MAX_GRID_CELLS / schedule.ranks))} or less, or --format json`);
+  }
   const lowered = lowerSchedule(schedule, { replicas: flags.replicas, tiedEmbedding: !flags.untied });
   const costs = uniformCosts(schedule, flags.costs, { commSeconds: flags.comm, reduceSeconds: flags.reduce, tiedSeconds: flags.tiedComm });
   const timeline = simulate(lowered, costs);
+  requireFiniteFigures(timeline, flags);
   const output = render(schedule, lowered, timeline, flags);
   if (flags.out === undefined) {
     process.stdout.write(output);
@@ -154,7 +163,7 @@ function runSchedule(flags: ScheduleFlags): void {
   try {
     writeFileSync(flags.out, output);
   } catch (error) {
-    throw new UsageError(`--out: cannot write '${flags.out}': ${(error as Error).message}`);
+    throw new OutputError(`--out: could not write ${flags.out} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   process.stdout.write(`wrote ${flags.format} to ${flags.out}\n`);
 }
@@ -170,23 +179,23 @@ export function registerScheduleCommand(program: Command): void {
     .command('schedule')
     .description('Generate a pipeline schedule, validate it, simulate it with uniform costs, and print or draw the timeline.')
     .addOption(generated(new Option('--schedule <name>', 'schedule to generate').choices(catalogueNames).default('1f1b')))
-    .addOption(generated(new Option('--stages <p>', 'ranks, i.e. pipeline depth p').argParser(positiveInteger).default(4)))
-    .addOption(generated(new Option('--microbatches <m>', 'micro-batches per step').argParser(positiveInteger).default(8)))
-    .addOption(generated(new Option('--chunks <v>', `model chunks per rank (${severalChunks})`).argParser(positiveInteger)))
+    .addOption(generated(new Option('--stages <p>', 'ranks, i.e. pipeline depth p').argParser(count('--stages')).default(4)))
+    .addOption(generated(new Option('--microbatches <m>', 'micro-batches per step').argParser(count('--microbatches')).default(8)))
+    .addOption(generated(new Option('--chunks <v>', `model chunks per rank (${severalChunks})`).argParser(count('--chunks'))))
     .addOption(new Option('--file <path>', 'read a custom schedule (text form, JSON, or a PyTorch schedule CSV) instead of generating one'))
     .addOption(
       new Option('--costs <spec>', "one rank's durations of F, B, I, W; a chunk costs 1/v of them")
         .argParser(parseCosts)
         .default(parseCosts(costsExample), costsExample),
     )
-    .addOption(new Option('--comm <seconds>', 'seconds per message between ranks').argParser(nonNegativeSeconds).default(0))
-    .addOption(new Option('--replicas <d>', 'data-parallel replicas whose gradients each stage reduces').argParser(positiveInteger).default(1))
+    .addOption(new Option('--comm <seconds>', 'seconds per message between ranks').argParser(seconds('--comm')).default(0))
+    .addOption(new Option('--replicas <d>', 'data-parallel replicas whose gradients each stage reduces').argParser(count('--replicas')).default(1))
     .addOption(new Option('--untied', 'the embedding and the head are separate (no tied-gradient exchange)'))
-    .addOption(new Option('--reduce <seconds>', "one rank's gradient reduction across replicas; a chunk reduces 1/v").argParser(nonNegativeSeconds).default(0))
-    .addOption(new Option('--tied-comm <seconds>', 'seconds for the tied-embedding gradient between the first and last rank').argParser(nonNegativeSeconds).default(0))
+    .addOption(new Option('--reduce <seconds>', "one rank's gradient reduction across replicas; a chunk reduces 1/v").argParser(seconds('--reduce')).default(0))
+    .addOption(new Option('--tied-comm <seconds>', 'seconds for the tied-embedding gradient between the first and last rank').argParser(seconds('--tied-comm')).default(0))
     .addOption(new Option('--lowered', 'also print the lowered lists: compute with its sends, receives and reductions'))
     .addOption(new Option('--format <format>', 'output').choices(formats).default('text'))
     .addOption(new Option('--out <file>', 'write the output to a file instead of stdout'))
-    .addOption(new Option('--width <columns>', 'most columns of the text grid').argParser(positiveInteger))
+    .addOption(new Option('--width <columns>', `most columns of the text grid (default ${DEFAULT_GRID_WIDTH})`).argParser(count('--width', MAX_WIDTH)))
     .action((flags: ScheduleFlags) => runSchedule(flags));
 }

@@ -6,7 +6,7 @@
  */
 import { attentionBackward, attentionForward, attentionScratchLayout, geluBackward, geluForward, residualForward } from '../../tensor/index.js';
 import { prefix, Workspace, type Layout } from '../buffers.js';
-import { createParameter, GPT2_INIT_STD } from '../init.js';
+import { createParameter, GPT2_INIT_STD, type Init } from '../init.js';
 import { LayerNorm } from '../layers/layer-norm.js';
 import { Linear } from '../layers/linear.js';
 import type { GPTConfig, Parameter } from '../parameter.js';
@@ -17,7 +17,9 @@ import {
   requireSlot,
   UnitBase,
   type MicroBatch,
+  type ParameterSpec,
   type StashBytes,
+  type UnitLayouts,
 } from './unit.js';
 
 /** F -> I: read by the backward to the input only. */
@@ -72,6 +74,36 @@ function workspaceLayout(B: number, T: number, C: number, NH: number) {
   };
 }
 
+/** Block `layer` (parameters h.N.*, Hugging Face's Conv1D layouts) and its stashes by lifetime. */
+export function blockLayouts(config: GPTConfig, layer: number) {
+  const C = config.embd;
+  const NH = config.heads;
+  const residualStd = GPT2_INIT_STD / Math.sqrt(2 * config.layers); // GPT-2's scaling of residual projections
+  const spec = (suffix: string, shape: number[], init: Init): ParameterSpec => ({ name: `h.${layer}.${suffix}`, shape, init });
+  return {
+    parameters: [
+      spec('ln_1.weight', [C], 'ones'),
+      spec('ln_1.bias', [C], 'zeros'),
+      spec('attn.c_attn.weight', [C, 3 * C], { normalStd: GPT2_INIT_STD }),
+      spec('attn.c_attn.bias', [3 * C], 'zeros'),
+      spec('attn.c_proj.weight', [C, C], { normalStd: residualStd }),
+      spec('attn.c_proj.bias', [C], 'zeros'),
+      spec('ln_2.weight', [C], 'ones'),
+      spec('ln_2.bias', [C], 'zeros'),
+      spec('mlp.c_fc.weight', [C, 4 * C], { normalStd: GPT2_INIT_STD }),
+      spec('mlp.c_fc.bias', [4 * C], 'zeros'),
+      spec('mlp.c_proj.weight', [4 * C, C], { normalStd: residualStd }),
+      spec('mlp.c_proj.bias', [C], 'zeros'),
+    ],
+    stashes: {
+      input: { lifetime: 'F→I', layout: (B: number, T: number) => inputStashLayout(B, T, C, NH) },
+      weight: { lifetime: 'F→W', layout: (B: number, T: number) => weightStashLayout(B, T, C) },
+      gradient: { lifetime: 'I→W', layout: (B: number, T: number) => gradientStashLayout(B, T, C) },
+    },
+    workspace: (B: number, T: number) => workspaceLayout(B, T, C, NH),
+  } as const satisfies UnitLayouts;
+}
+
 export class BlockUnit extends UnitBase {
   readonly kind = 'block';
   readonly parameters: readonly Parameter[];
@@ -93,28 +125,14 @@ export class BlockUnit extends UnitBase {
   constructor(config: GPTConfig, layer: number, seed: number) {
     super(`h.${layer}`);
     const C = config.embd;
-    const NH = config.heads;
     this.C = C;
-    this.NH = NH;
-    const residualStd = GPT2_INIT_STD / Math.sqrt(2 * config.layers); // GPT-2's scaling of residual projections
-    const p = (suffix: string, shape: number[], init: Parameters<typeof createParameter>[2]) =>
-      createParameter(`${this.name}.${suffix}`, shape, init, seed);
-    const ln1Weight = p('ln_1.weight', [C], 'ones');
-    const ln1Bias = p('ln_1.bias', [C], 'zeros');
-    const attnWeight = p('attn.c_attn.weight', [C, 3 * C], { normalStd: GPT2_INIT_STD });
-    const attnBias = p('attn.c_attn.bias', [3 * C], 'zeros');
-    const attnProjWeight = p('attn.c_proj.weight', [C, C], { normalStd: residualStd });
-    const attnProjBias = p('attn.c_proj.bias', [C], 'zeros');
-    const ln2Weight = p('ln_2.weight', [C], 'ones');
-    const ln2Bias = p('ln_2.bias', [C], 'zeros');
-    const fcWeight = p('mlp.c_fc.weight', [C, 4 * C], { normalStd: GPT2_INIT_STD });
-    const fcBias = p('mlp.c_fc.bias', [4 * C], 'zeros');
-    const mlpProjWeight = p('mlp.c_proj.weight', [4 * C, C], { normalStd: residualStd });
-    const mlpProjBias = p('mlp.c_proj.bias', [C], 'zeros');
-    this.parameters = [
+    this.NH = config.heads;
+    const layouts = blockLayouts(config, layer);
+    this.parameters = layouts.parameters.map(({ name, shape, init }) => createParameter(name, shape, init, seed));
+    const [
       ln1Weight, ln1Bias, attnWeight, attnBias, attnProjWeight, attnProjBias,
       ln2Weight, ln2Bias, fcWeight, fcBias, mlpProjWeight, mlpProjBias,
-    ];
+    ] = this.parameters as [Parameter, Parameter, Parameter, Parameter, Parameter, Parameter, Parameter, Parameter, Parameter, Parameter, Parameter, Parameter];
     this.ln1 = new LayerNorm(ln1Weight, ln1Bias, C);
     this.attnInput = new Linear(attnWeight, attnBias, C, 3 * C, 'in-out');
     this.attnProjection = new Linear(attnProjWeight, attnProjBias, C, C, 'in-out');
@@ -123,10 +141,10 @@ export class BlockUnit extends UnitBase {
     this.mlpProjection = new Linear(mlpProjWeight, mlpProjBias, 4 * C, C, 'in-out');
     const maxT = config.blockSize;
     const name = this.name;
-    this.inputStash = new SlotPool(name, 'attention and MLP activations', (B, T) => inputStashLayout(B, T, C, NH), maxT);
-    this.weightStash = new SlotPool(name, 'layer inputs', (B, T) => weightStashLayout(B, T, C), maxT);
-    this.gradientStash = new SlotPool(name, 'output gradients', (B, T) => gradientStashLayout(B, T, C), maxT);
-    this.workspace = new Workspace((B, T) => workspaceLayout(B, T, C, NH), maxT);
+    this.inputStash = new SlotPool(name, 'attention and MLP activations', layouts.stashes.input.layout, maxT);
+    this.weightStash = new SlotPool(name, 'layer inputs', layouts.stashes.weight.layout, maxT);
+    this.gradientStash = new SlotPool(name, 'output gradients', layouts.stashes.gradient.layout, maxT);
+    this.workspace = new Workspace(layouts.workspace, maxT);
     this.pools = [this.inputStash, this.weightStash, this.gradientStash];
   }
 

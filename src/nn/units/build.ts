@@ -1,12 +1,12 @@
 /** Builds the model as pipeline units, all of them or only a contiguous range (one stage's share). */
 import { UsageError } from '../../errors.js';
 import { unitCount, validateConfig } from '../config.js';
-import { createParameter, GPT2_INIT_STD, validateSeed } from '../init.js';
+import { createParameter, validateSeed } from '../init.js';
 import type { GPTConfig } from '../parameter.js';
 import { BlockUnit } from './block-unit.js';
-import { EmbeddingUnit } from './embedding-unit.js';
-import { HeadUnit } from './head-unit.js';
-import type { Unit } from './unit.js';
+import { EmbeddingUnit, embeddingLayouts } from './embedding-unit.js';
+import { HeadUnit, headLayouts } from './head-unit.js';
+import type { ParameterSpec, Unit } from './unit.js';
 
 /** [first, last) over [embedding, h.0 .. h.L-1, head]; refuses an empty or out-of-bounds range. */
 export function validateUnitRange(config: GPTConfig, range: readonly [number, number]): void {
@@ -26,28 +26,16 @@ export function buildUnits(config: GPTConfig, seed: number, range?: readonly [nu
   validateSeed(seed);
   const [first, last] = range ?? [0, unitCount(config)];
   validateUnitRange(config, [first, last]);
-  const { vocabSize: V, blockSize, embd: C } = config;
+  const create = (specs: readonly ParameterSpec[]) => specs.map(({ name, shape, init }) => createParameter(name, shape, init, seed));
   const units: Unit[] = [];
   for (let index = first; index < last; index++) {
     if (index === 0) {
-      units.push(
-        new EmbeddingUnit(
-          config,
-          createParameter('wte.weight', [V, C], { normalStd: GPT2_INIT_STD }, seed),
-          createParameter('wpe.weight', [blockSize, C], { normalStd: GPT2_INIT_STD }, seed),
-        ),
-      );
+      const [tokenTable, positionTable] = create(embeddingLayouts(config).parameters);
+      units.push(new EmbeddingUnit(config, tokenTable!, positionTable!));
     } else if (index === config.layers + 1) {
       // Tied: the head's own copy of wte.weight, initialised from the same (seed, name) as the embedding's.
-      const outputName = config.tied ? 'wte.weight' : 'lm_head.weight';
-      units.push(
-        new HeadUnit(
-          config,
-          createParameter('ln_f.weight', [C], 'ones', seed),
-          createParameter('ln_f.bias', [C], 'zeros', seed),
-          createParameter(outputName, [V, C], { normalStd: GPT2_INIT_STD }, seed),
-        ),
-      );
+      const [lnWeight, lnBias, outputWeight] = create(headLayouts(config).parameters);
+      units.push(new HeadUnit(config, lnWeight!, lnBias!, outputWeight!));
     } else {
       units.push(new BlockUnit(config, index - 1, seed));
     }

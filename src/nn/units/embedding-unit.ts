@@ -1,6 +1,7 @@
 /** The first unit: token ids [B,T] -> wte[token] + wpe[position], [B,T,C]. */
 import { prefix, Workspace, type Layout } from '../buffers.js';
 import { Embedding } from '../layers/embedding.js';
+import { GPT2_INIT_STD } from '../init.js';
 import type { GPTConfig, Parameter } from '../parameter.js';
 import { SlotPool } from '../slot-pool.js';
 import {
@@ -10,7 +11,24 @@ import {
   UnitBase,
   type MicroBatch,
   type StashBytes,
+  type UnitLayouts,
 } from './unit.js';
+
+/** wte [V, C] and wpe [blockSize, C]; F -> W the token ids, I -> W the output gradient; out [B, T, C]. */
+export function embeddingLayouts(config: GPTConfig) {
+  const { vocabSize: V, blockSize, embd: C } = config;
+  return {
+    parameters: [
+      { name: 'wte.weight', shape: [V, C], init: { normalStd: GPT2_INIT_STD } },
+      { name: 'wpe.weight', shape: [blockSize, C], init: { normalStd: GPT2_INIT_STD } },
+    ],
+    stashes: {
+      tokens: { lifetime: 'F→W', layout: (B: number, T: number) => ({ tokens: { int32: B * T } }) },
+      gradient: { lifetime: 'I→W', layout: (B: number, T: number) => ({ dOut: B * T * C }) },
+    },
+    workspace: (B: number, T: number) => ({ out: B * T * C }),
+  } as const satisfies UnitLayouts;
+}
 
 export class EmbeddingUnit extends UnitBase {
   readonly kind = 'embedding';
@@ -31,9 +49,10 @@ export class EmbeddingUnit extends UnitBase {
     this.embedding = new Embedding(tokenTable, positionTable, config.vocabSize, config.blockSize, C);
     this.parameters = [tokenTable, positionTable];
     const maxT = config.blockSize;
-    this.activations = new SlotPool(this.name, 'token ids', (B, T) => ({ tokens: { int32: B * T } }), maxT);
-    this.gradients = new SlotPool(this.name, 'an output gradient', (B, T) => ({ dOut: B * T * C }), maxT);
-    this.workspace = new Workspace((B, T) => ({ out: B * T * C }), maxT); // [B,T,C]
+    const layouts = embeddingLayouts(config);
+    this.activations = new SlotPool(this.name, 'token ids', layouts.stashes.tokens.layout, maxT);
+    this.gradients = new SlotPool(this.name, 'an output gradient', layouts.stashes.gradient.layout, maxT);
+    this.workspace = new Workspace(layouts.workspace, maxT);
     this.pools = [this.activations, this.gradients];
   }
 

@@ -8,6 +8,7 @@ import { crossEntropyBackward, crossEntropyForward, softmaxForward } from '../..
 import { prefix, Workspace, type Layout } from '../buffers.js';
 import { LayerNorm } from '../layers/layer-norm.js';
 import { Linear } from '../layers/linear.js';
+import { GPT2_INIT_STD } from '../init.js';
 import type { GPTConfig, Parameter } from '../parameter.js';
 import { SlotPool, TRANSIENT_SLOT } from '../slot-pool.js';
 import {
@@ -16,6 +17,7 @@ import {
   UnitBase,
   type MicroBatch,
   type StashBytes,
+  type UnitLayouts,
 } from './unit.js';
 
 /** F -> W (the probabilities become the logit gradient at I, which W reads). */
@@ -29,6 +31,26 @@ function activationLayout(B: number, T: number, C: number, V: number) {
     probs: N * V, // [B, T, V] softmax, then dLogits after I
     targets: { int32: N }, // [B, T]
   };
+}
+
+/**
+ * ln_f and the LM head's [V, C] weight (tied: the head's own copy of wte.weight); F -> W its activations,
+ * I -> W ln_f's output gradient; dX [B,T,C] handed back by I and probs [B,T,V] for inference.
+ */
+export function headLayouts(config: GPTConfig) {
+  const { vocabSize: V, embd: C } = config;
+  return {
+    parameters: [
+      { name: 'ln_f.weight', shape: [C], init: 'ones' },
+      { name: 'ln_f.bias', shape: [C], init: 'zeros' },
+      { name: config.tied ? 'wte.weight' : 'lm_head.weight', shape: [V, C], init: { normalStd: GPT2_INIT_STD } },
+    ],
+    stashes: {
+      activations: { lifetime: 'F→W', layout: (B: number, T: number) => activationLayout(B, T, C, V) },
+      gradient: { lifetime: 'I→W', layout: (B: number, T: number) => ({ dLnOut: B * T * C }) },
+    },
+    workspace: (B: number, T: number) => ({ dX: B * T * C, probs: B * T * V }),
+  } as const satisfies UnitLayouts;
 }
 
 export class HeadUnit extends UnitBase {
@@ -55,10 +77,10 @@ export class HeadUnit extends UnitBase {
     this.lmHead = new Linear(outputWeight, null, C, V, 'out-in');
     this.parameters = [lnWeight, lnBias, outputWeight];
     const maxT = config.blockSize;
-    this.activations = new SlotPool(this.name, 'head activations', (B, T) => activationLayout(B, T, C, V), maxT);
-    this.gradients = new SlotPool(this.name, 'an ln_f gradient', (B, T) => ({ dLnOut: B * T * C }), maxT);
-    // dX [B,T,C] handed back by I; probs [B,T,V] for inference.
-    this.workspace = new Workspace((B, T) => ({ dX: B * T * C, probs: B * T * V }), maxT);
+    const layouts = headLayouts(config);
+    this.activations = new SlotPool(this.name, 'head activations', layouts.stashes.activations.layout, maxT);
+    this.gradients = new SlotPool(this.name, 'an ln_f gradient', layouts.stashes.gradient.layout, maxT);
+    this.workspace = new Workspace(layouts.workspace, maxT);
     this.pools = [this.activations, this.gradients];
   }
 

@@ -5,6 +5,7 @@
  * (to the weights), and B is exactly I followed by W.
  */
 import type { Layout } from '../buffers.js';
+import type { Init } from '../init.js';
 import type { Parameter } from '../parameter.js';
 import type { SlotPool } from '../slot-pool.js';
 
@@ -18,6 +19,37 @@ export interface MicroBatch {
   readonly tokens?: Int32Array;
   /** [B, T] next-token targets; the head reads them. */
   readonly targets?: Int32Array;
+}
+
+/**
+ * When a stash record is taken and given back, which decides how many records a stage holds at once:
+ * 'F→I' from the forward to the backward to the input (I, or B), 'F→W' from the forward to the backward to
+ * the weights (W, or B), 'I→W' from I to W (within B when the backward is whole).
+ */
+export type StashLifetime = 'F→I' | 'F→W' | 'I→W';
+
+/** A stash pool written down as data: what it keeps for a micro-batch [B, T], and for how long. */
+export interface StashLayout {
+  readonly lifetime: StashLifetime;
+  readonly layout: (B: number, T: number) => Layout;
+}
+
+/** A parameter as the unit creates it (its gradient has the same shape). */
+export interface ParameterSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly init: Init;
+}
+
+/**
+ * Everything a unit allocates, written once: the unit is built from it, and nn/memory.ts counts the bytes of
+ * a run from it before anything is allocated.
+ */
+export interface UnitLayouts {
+  readonly parameters: readonly ParameterSpec[];
+  readonly stashes: Readonly<Record<string, StashLayout>>;
+  /** Outputs and temporaries shared by all slots, grown to the largest micro-batch seen. */
+  readonly workspace: (B: number, T: number) => Layout;
 }
 
 /** Bytes one in-flight slot holds. */

@@ -2,7 +2,7 @@ import {
   catalogueEntry, generateSchedule, isScheduleName, scheduleTheory, simulate, type CostModel, type Schedule, type ScheduleName,
 } from '../../schedule/index.js';
 import { UsageError } from '../../errors.js';
-import { totalLength, type RankTrace, type Span, type SpanKind, type StepSpans } from './spans.js';
+import { extent, totalLength, type RankTrace, type Span, type SpanKind, type StepSpans } from './spans.js';
 
 /** One rank's step, seconds: busy computing, and idle split by what it waited on. */
 export interface RankStep {
@@ -149,15 +149,11 @@ export function diagnose(input: readonly RankTrace[]): Diagnosis {
   const p = traces.length;
 
   // One pipeline phase per step across ranks when the files share a clock: every rank's window must overlap it.
-  const phases = steady.map((s) => {
-    const computes = traces.flatMap((trace) => trace.steps[s]!.spans.filter(isCompute));
-    return { start: Math.min(...computes.map((span) => span.start)), end: Math.max(...computes.map((span) => span.end)) };
-  });
+  const phases = steady.map((s) => extent(traces.flatMap((trace) => trace.steps[s]!.spans.filter(isCompute))));
   const alignedClocks = steady.every((s, i) => traces.every((trace) => trace.steps[s]!.start < phases[i]!.end && trace.steps[s]!.end > phases[i]!.start));
   const phaseOf = (trace: RankTrace, s: number, i: number): { start: number; end: number } => {
     if (alignedClocks) return phases[i]!;
-    const computes = trace.steps[s]!.spans.filter(isCompute);
-    return { start: Math.min(...computes.map((span) => span.start)), end: Math.max(...computes.map((span) => span.end)) };
+    return extent(trace.steps[s]!.spans.filter(isCompute));
   };
 
   const perChunk = inferred.microbatches * inferred.chunks;

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
-import { clip, subtract, union, type Interval, type RankTrace, type Span, type SpanKind } from './spans.js';
+import { quote } from '../../quote.js';
+import { clip, extent, subtract, union, type Interval, type RankTrace, type Span, type SpanKind } from './spans.js';
 
 interface ConveyorEvent {
   readonly name: string;
@@ -41,11 +42,10 @@ export function readConveyorTrace(json: unknown, source: string): RankTrace[] {
   if (timed.length === 0) throw new UsageError(`${source} has no timed actions`);
   const rankOf = (tid: number): number => {
     const match = /^rank (\d+)( comm)?$/.exec(threadNames.get(tid) ?? '');
-    if (match === null) throw new UsageError(`${source}: thread ${tid} is not named 'rank <r>' or 'rank <r> comm'`);
+    if (match === null) throw new UsageError(`${source}: thread ${quote(String(tid))} is not named 'rank <r>' or 'rank <r> comm'`);
     return Number(match[1]);
   };
-  const start = seconds(Math.min(...timed.map((e) => e.ts)));
-  const end = seconds(Math.max(...timed.map((e) => e.ts + e.dur)));
+  const { start, end } = extent(timed.map((e) => ({ start: seconds(e.ts), end: seconds(e.ts + e.dur) })));
   const ranks = [...new Set(timed.map((e) => rankOf(e.tid)))].sort((a, b) => a - b);
   const microbatches = new Set(timed.filter((e) => e.args!.microbatch !== undefined && /^[FBIW]$/.test(e.args!.kind!)).map((e) => e.args!.microbatch));
   const schedule = title.split(' · ')[0];

@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js';
-import { clip, subtract, totalLength, union, type Interval, type RankTrace, type Span, type SpanKind, type StepSpans } from './spans.js';
+import { clip, extent, subtract, totalLength, union, type Interval, type RankTrace, type Span, type SpanKind, type StepSpans } from './spans.js';
 
 /** One complete event of a Chrome trace, times in microseconds. */
 interface TraceEvent {
@@ -82,7 +82,7 @@ function stepWindows(main: readonly TraceEvent[]): Interval[] {
   if (steps.length === 0) {
     throw new UsageError('the trace has no ProfilerStep# markers and no Optimizer.step: cannot tell where a training step ends');
   }
-  const first = Math.min(...main.map((event) => seconds(event.ts)));
+  const first = extent(main.map(interval)).start;
   return steps.map((step, i) => ({ start: i === 0 ? first : steps[i - 1]!.end, end: step.end }));
 }
 

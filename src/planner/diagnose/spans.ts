@@ -72,4 +72,15 @@ export function clip(intervals: readonly Interval[], start: number, end: number)
   return intervals.filter((i) => i.end > start && i.start < end).map((i) => ({ start: Math.max(i.start, start), end: Math.min(i.end, end) }));
 }
 
+/** From the earliest start to the latest end; a loop, as a trace may hold more intervals than a call takes arguments. */
+export function extent(intervals: readonly Interval[]): Interval {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const interval of intervals) {
+    start = Math.min(start, interval.start);
+    end = Math.max(end, interval.end);
+  }
+  return { start, end };
+}
+
 export const totalLength = (intervals: readonly Interval[]): number => intervals.reduce((sum, i) => sum + (i.end - i.start), 0);

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import { quote } from '../../quote.js';
 import type { Job } from '../plan.js';
 import { describePlan } from '../report.js';
 import { deepspeedRun } from './deepspeed.js';
@@ -15,7 +16,7 @@ export interface ExportFile {
 export const isExportEngine = (engine: string): engine is ExportEngine => (exportEngines as readonly string[]).includes(engine);
 
 export const unknownEngine = (engine: string): UsageError =>
-  new UsageError(`unknown export '${engine}'; choose one of ${exportEngines.join(', ')}`);
+  new UsageError(`unknown export ${quote(engine)}; choose one of ${exportEngines.join(', ')}`);
 
 /** Comment lines every file that can hold comments starts with: the plan, the engine code checked, any notes. */
 function header(job: Job, engine: ExportEngine, notes: readonly string[], marker: string): string {
