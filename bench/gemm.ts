@@ -35,6 +35,10 @@ const shapes: readonly Shape[] = [
   { name: 'qkv, batch 32', M: 4096, K: 256, N: 768 },
   { name: 'mlp down, batch 32', M: 4096, K: 1024, N: 256 },
   { name: 'attention (T, hs, T)', M: 128, K: 64, N: 128 },
+  // a layer's weight gradient is Aᵀ·B over the batch's rows: K = BT
+  { name: 'qkv dW (C, BT, 3C)', M: 256, K: 512, N: 768 },
+  { name: 'qkv dW, batch 32', M: 256, K: 4096, N: 768 },
+  { name: 'logits dW, batch 32', M: 65, K: 4096, N: 256 },
 ];
 
 const forms: readonly { readonly name: string; readonly options: MatmulOptions }[] = [
