@@ -1,4 +1,4 @@
-// AVX2 + FMA: 256-bit vectors, 16 registers. Tiles measured in docs/benchmarks.md ("GEMM tuning").
+// AVX2 + FMA: 256-bit vectors, 16 registers. Tiles measured in docs/benchmarks.md ("Native GEMM").
 #define CONVEYOR_ISA avx2
 #define CONVEYOR_ISA_NAME "avx2"
 #define CONVEYOR_TABLE avx2Kernels

@@ -98,18 +98,27 @@ for (const form of forms) {
   });
 }
 
-test('shapes larger than every cache block (ragged in M, K and N) match the reference in all forms', () => {
-  // the kernel blocks by 128 rows, 512 k-steps and 1024 columns: go past each with a ragged remainder
-  const M = 131;
-  const K = 517;
-  const N = 1029;
-  const a = randomArray(M * K, 11, true);
-  const b = randomArray(K * N, 12, true);
+/** One larger shape in every form against the reference, onto stale contents or accumulated onto them. */
+function checkEveryForm(M: number, K: number, N: number, seed: number, accumulate: boolean): void {
+  const a = randomArray(M * K, seed, true);
+  const b = randomArray(K * N, seed + 1, true);
+  const initial = randomArray(M * N, seed + 2);
   const out = allocFloat32(M * N);
   for (const form of forms) {
-    matmul(out, a, b, M, K, N, form.options);
-    assertMatches(out, reference(a, b, M, K, N, form.options), K, `${form.name} ${M}x${K}x${N}`);
+    out.set(initial);
+    matmul(out, a, b, M, K, N, { ...form.options, accumulate });
+    assertMatches(out, reference(a, b, M, K, N, form.options, accumulate ? initial : undefined), K, `${form.name} ${M}x${K}x${N}`);
   }
+}
+
+test('shapes larger than every cache block (ragged in M, K and N) match the reference in all forms', () => {
+  // the kernel blocks by 128 rows, 512 k-steps and 1024 columns: go past each with a ragged remainder
+  checkEveryForm(131, 517, 1029, 11, false);
+});
+
+test('a narrow product (65 columns, as the logits) past the k block and with a ragged 1-wide last panel matches the reference, accumulate included', () => {
+  // few column panels: the native kernel reads A in place and runs the last panel two micro-panels tall
+  checkEveryForm(131, 517, 65, 21, true);
 });
 
 test('every mix of arrays inside and outside kernel memory gives the same result, accumulate included', () => {
