@@ -33,9 +33,9 @@ for (const [label, request] of requests) {
   );
 }
 
-// The published runs the tests check, predicted vs published (same settings as test/planner/reference.test.ts).
+// The published runs the tests check (the repository's copy), predicted vs published (same settings as test/planner/reference.test.ts).
 const reference = JSON.parse(
-  readFileSync(new URL('../../../shared/reference/published-runs.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../test/planner/reference/published-runs.json', import.meta.url), 'utf8'),
 ) as { narayanan2021_table1: { rows: number[][] }; korthikanti2022_memory: { rows: (string | number)[][] } };
 const gpt = (layers: number, hidden: number, heads: number): ModelShape => ({
   name: `gpt-${layers}x${hidden}`, architecture: 'gpt', layers, hidden, heads, kvHeads: heads, ffnHidden: 4 * hidden,
