@@ -82,7 +82,7 @@ export function parseTrainOptions(raw: Record<string, unknown>): TrainOptions {
 export interface RuntimeOptions {
   /** Seconds without a finished action before the run is declared stuck; default derived from the measured actions. */
   readonly stallSeconds?: number;
-  /** Milliseconds a waiting rank polls awake; default 50 while every rank has a core, else 0. */
+  /** Milliseconds a waiting rank polls awake; by default derived from the stage costs while every rank has a core, else 0 (threads/thread-ranks.ts). */
   readonly pollMs?: number;
   readonly fault?: Fault;
 }

@@ -108,10 +108,13 @@ function choosePartition(options: TrainOptions, config: GPTConfig, schedule: Sch
   return balancedPartition(costs);
 }
 
-/** How a run starts its ranks when the setup brings none, and how long waiting ranks poll (given the most ranks on one host). */
+/**
+ * How a run starts its ranks when the setup brings none, and how long waiting ranks poll, given the most
+ * ranks on one host and one micro-batch's forward and backward through every stage in seconds.
+ */
 export interface RankLauncher {
   start(size: number): RankLinks;
-  pollMs(ranksOnOneHost: number): number;
+  pollMs(ranksOnOneHost: number, fillSeconds: number): number;
 }
 
 export async function runPipelineTraining(setup: RunSetup, hooks: TrainHooks, launcher: RankLauncher): Promise<RunResult> {
@@ -146,7 +149,7 @@ export async function runPipelineTraining(setup: RunSetup, hooks: TrainHooks, la
       partition,
       // each replica evaluates its share of every validation batch, in micro-batches of the training size
       evaluationMicrobatches: corpus.validation.length * schedule.microbatches,
-      pollMs: runtime.pollMs ?? launcher.pollMs(ranksPerHost(links.hosts)),
+      pollMs: runtime.pollMs ?? launcher.pollMs(ranksPerHost(links.hosts), plan.stageCostS.reduce((sum, cost) => sum + cost, 0)),
       ...(runtime.fault ? { fault: runtime.fault } : {}),
     });
     if (start.state) await pipeline.load(start.state);

@@ -6,12 +6,12 @@ import { pollMilliseconds } from '../../src/runtime/threads/thread-ranks.js';
 import { runTraining } from '../../src/runtime/train.js';
 import { tinyConfig, tinyCorpus, tinyOptions } from './helpers.js';
 
-test('ranks poll only while each has a core of its own, unless CONVEYOR_POLL_MS says otherwise', () => {
+test('ranks poll only while each has a core of its own, for twice the pipeline fill, between 50 ms and 1 s', () => {
   const cores = availableParallelism();
-  assert.equal(pollMilliseconds(cores), 50);
-  assert.equal(pollMilliseconds(cores + 1), 0);
-  assert.equal(pollMilliseconds(1, 0), 0);
-  assert.equal(pollMilliseconds(cores + 1, 7.5), 7.5);
+  assert.equal(pollMilliseconds(cores, 0.156), 312);
+  assert.equal(pollMilliseconds(cores, 0.001), 50);
+  assert.equal(pollMilliseconds(cores, 30), 1000);
+  assert.equal(pollMilliseconds(cores + 1, 0.156), 0);
 });
 
 test('ranks that busy-poll for their messages train bitwise like ranks that sleep, and like one worker', async () => {

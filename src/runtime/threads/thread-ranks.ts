@@ -9,12 +9,15 @@ import { portMesh } from '../mesh.js';
 import type { RankLinkEvents, RankLinks } from '../transport.js';
 
 /**
- * Milliseconds a rank busy-polls its peers' ports for an awaited message before it sleeps. An idle vCPU is
+ * Milliseconds a rank busy-polls its peers for an awaited message before it sleeps. An idle vCPU is
  * descheduled by the hypervisor and comes back slower, so with a core per rank polling pays (measured in
  * docs/benchmarks.md); with more ranks than cores a polling rank would take a core from a computing one.
+ * The longest wait inside a step is the pipeline's fill or drain: at most one micro-batch's forward and
+ * backward through every stage (`fillSeconds`), so a rank polls for twice that, between 50 ms and 1 s.
  */
-export function pollMilliseconds(ranksOnThisHost: number, override?: number): number {
-  return override ?? (ranksOnThisHost <= availableParallelism() ? 50 : 0);
+export function pollMilliseconds(ranksOnThisHost: number, fillSeconds: number): number {
+  if (ranksOnThisHost > availableParallelism()) return 0;
+  return Math.min(1000, Math.max(50, 2000 * fillSeconds));
 }
 
 export class ThreadRanks implements RankLinks {
