@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE, saveCheckpoint } from '../src/checkpoint/checkpoint.js';
-import { checkTrainMemory, KERNEL_SCRATCH_BYTES, largestFitting, memoryProblem, trainThreads, type TrainShape } from '../src/cli/memory-check.js';
+import { checkTrainMemory, KERNEL_SCRATCH_BYTES, largestFitting, memoryProblem, RANK_THREAD_BYTES, trainThreads, type TrainShape } from '../src/cli/memory-check.js';
 import { CharTokenizer } from '../src/data/tokenizer.js';
 import { UsageError } from '../src/errors.js';
 import { buildSegment } from '../src/nn/segment.js';
@@ -85,4 +85,23 @@ test('the kernels\' own scratch fits the allowance counted for every thread (the
   matmul(new Float32Array(4), new Float32Array(4), new Float32Array(4), 2, 2, 2);
   const scratch = kernelBytesInUse() - before;
   assert.ok(scratch > 0 && scratch <= KERNEL_SCRATCH_BYTES, `${scratch} bytes`);
+});
+
+test('every rank thread counts against the machine, so thousands of tiny ranks are refused before one starts', async () => {
+  const config: GPTConfig = { vocabSize: 13, blockSize: 16, layers: 1, embd: 16, heads: 1, tied: true };
+  const schedule = generateSchedule('gpipe', { ranks: 1, microbatches: 1 });
+  const shape = (replicas: number): TrainShape => ({ config, batchSize: 256, seqLen: 16, recompute: false, schedule, replicas, accuracyShapes: [], driverInUse: 0, partition: { starts: [0, 3] } });
+  // 16 replicas of this model need well under 1 GiB; 128 need 128 threads' own 16 MiB each, 2 GiB
+  assert.equal(memoryProblem(trainThreads(shape(16)), { machineBytes: 2 ** 30 }), undefined);
+  assert.match(memoryProblem(trainThreads(shape(128)), { machineBytes: 2 ** 30 }) ?? '', /^the run needs 2\.\d\d GiB of memory in all, more than this machine's 1\.00 GiB$/);
+  assert.ok(RANK_THREAD_BYTES >= 12 * 2 ** 20, 'at least the 12 MiB a worker thread was measured to take');
+
+  const args = ['train', '--layers', '1', '--embd', '16', '--heads', '1', '--seq-len', '16', '--batch-size', '65536', '--microbatches', '1', '--replicas', '65536', '--steps', '1'];
+  const { status, stdout, stderr } = await conveyor(args);
+  assert.equal(status, 2, stderr);
+  assert.equal(stdout, '');
+  const match = /^conveyor: the run needs \d+ GiB of memory in all, more than this machine's [\d.]+ GiB: --replicas (\d+) would fit\n$/.exec(stderr);
+  assert.ok(match, stderr);
+  const suggested = Number(match[1]);
+  assert.ok(65536 % suggested === 0 && suggested * RANK_THREAD_BYTES < totalmem(), `--replicas ${suggested}`);
 });
