@@ -105,11 +105,15 @@ test('non-positive sizes are UsageErrors naming the flag', () => {
   assert.throws(() => searchPlans({ ...request, gpus: 8, globalBatchSize: -1 }), /--global-batch must be a positive integer/);
 });
 
-test('divisors are every d with n % d = 0, ascending (the square-root walk against a plain loop)', () => {
+test('divisors are every d with n % d = 0, ascending (the prime-factor walk against a plain loop)', () => {
   fc.assert(fc.property(fc.integer({ min: 1, max: 20_000 }), (n) => {
     const plain: number[] = [];
     for (let d = 1; d <= n; d++) if (n % d === 0) plain.push(d);
     assert.deepEqual(divisors(n), plain);
   }));
   assert.equal(divisors(2 ** 40).length, 41); // 10¹² GPUs took 10¹² steps
+  // 2⁵³ − 1 = 6361 · 69431 · 20394401 (its published factorization): the walk to √n took 10⁸ steps a call
+  const [p, q, r] = [6361, 69431, 20394401];
+  assert.deepEqual(divisors(2 ** 53 - 1), [1, p, q, r, p * q, p * r, q * r, p * q * r]);
+  assert.deepEqual(divisors(9_007_199_254_740_881), [1, 9_007_199_254_740_881]); // the largest prime below 2⁵³
 });
