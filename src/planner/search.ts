@@ -62,9 +62,11 @@ export interface SearchResult {
 /**
  * The divisors of n, ascending, built from its prime factors. Trial division stops once the factor squared
  * passes what is left, so 2⁵³ − 1 (6361 · 69431 · 20394401) takes 7·10⁴ steps, where walking to √n took
- * 10⁸ on every call; the search asks again for the same counts, so answers are kept.
+ * 10⁸ on every call; the search asks again for the same counts, so answers are kept. Anything but a
+ * positive integer has none.
  */
 export function divisors(n: number): readonly number[] {
+  if (!Number.isInteger(n) || n < 1) return [];
   const known = divisorCache.get(n);
   if (known !== undefined) return known;
   let found = [1];

@@ -116,4 +116,5 @@ test('divisors are every d with n % d = 0, ascending (the prime-factor walk agai
   const [p, q, r] = [6361, 69431, 20394401];
   assert.deepEqual(divisors(2 ** 53 - 1), [1, p, q, r, p * q, p * r, q * r, p * q * r]);
   assert.deepEqual(divisors(9_007_199_254_740_881), [1, 9_007_199_254_740_881]); // the largest prime below 2⁵³
+  for (const none of [0, -6, 2.5, Number.NaN]) assert.deepEqual(divisors(none), []);
 });
