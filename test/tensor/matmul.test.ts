@@ -116,6 +116,15 @@ test('shapes larger than every cache block (ragged in M, K and N) match the refe
   checkEveryForm(131, 517, 1029, 11, false);
 });
 
+test('a tall A against a small B (packed whole, for every k block at once, by the native kernel) matches the reference in all forms, accumulate included', () => {
+  // 700 k-steps in three blocks and 40 columns: all of B fits the native kernel's resident budget
+  checkEveryForm(203, 700, 40, 31, true);
+});
+
+test('columns past the native kernel column block (2048 wide) match the reference in all forms', () => {
+  checkEveryForm(70, 300, 2100, 41, false);
+});
+
 test('a narrow product (65 columns, as the logits) past the k block and with a ragged 1-wide last panel matches the reference, accumulate included', () => {
   // few column panels: the native kernel reads A in place and runs the last panel two micro-panels tall
   checkEveryForm(131, 517, 65, 21, true);
