@@ -117,17 +117,20 @@ test('shapes larger than every cache block (ragged in M, K and N) match the refe
 });
 
 test('a tall A against a small B (packed whole, for every k block at once, by the native kernel) matches the reference in all forms, accumulate included', () => {
-  // 700 k-steps in three blocks and 40 columns: all of B fits the native kernel's resident budget
-  checkEveryForm(203, 700, 40, 31, true);
+  // 700 k-steps in three blocks and 36 columns: all of B fits the native kernel's resident budget, and
+  // the last 4 columns are dot products along k
+  checkEveryForm(203, 700, 36, 31, true);
 });
 
 test('columns past the native kernel column block (2048 wide) match the reference in all forms', () => {
   checkEveryForm(70, 300, 2100, 41, false);
 });
 
-test('a narrow product (65 columns, as the logits) past the k block and with a ragged 1-wide last panel matches the reference, accumulate included', () => {
-  // few column panels: the native kernel reads A in place and runs the last panel two micro-panels tall
+test('a narrow product (65 and 70 columns; the logits have 65) past the k block with a ragged last panel matches the reference, accumulate included', () => {
+  // few column panels: where A runs along k (A·B, A·Bᵀ) the native kernel reads it in place and takes a
+  // last panel of up to 4 columns as dot products along k, a wider one (70 = 4 * 16 + 6) two micro-panels tall
   checkEveryForm(131, 517, 65, 21, true);
+  checkEveryForm(131, 517, 70, 22, true);
 });
 
 test('every mix of arrays inside and outside kernel memory gives the same result, accumulate included', () => {
