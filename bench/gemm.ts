@@ -18,30 +18,42 @@ import { allocFloat32, configureKernels, matmul, type BackendChoice, type Matmul
 import { loadNative } from '../src/tensor/select.js';
 import { measureFmaPeak } from './peak.js';
 
+type FormName = 'A·B' | 'A·Bᵀ' | 'Aᵀ·B';
+
 interface Shape {
   readonly name: string;
   readonly M: number;
   readonly K: number;
   readonly N: number;
+  /** The forms the reference GPT multiplies at this shape (marked * in the table). */
+  readonly model: readonly FormName[];
 }
 
+// The block's weights are stored [in, out] (Hugging Face's Conv1D): forward A·B, input gradient A·Bᵀ,
+// weight gradient Aᵀ·B over the batch's rows (K = BT). The logits' tied embedding is stored [V, C]: forward
+// A·Bᵀ, input gradient A·B, weight gradient Aᵀ·B. Attention multiplies per head: Q·Kᵀ and dP = dO·Vᵀ.
 const shapes: readonly Shape[] = [
-  { name: 'issue target', M: 512, K: 768, N: 3072 },
-  { name: 'qkv (BT, C, 3C)', M: 512, K: 256, N: 768 },
-  { name: 'attn proj (BT, C, C)', M: 512, K: 256, N: 256 },
-  { name: 'mlp up (BT, C, 4C)', M: 512, K: 256, N: 1024 },
-  { name: 'mlp down (BT, 4C, C)', M: 512, K: 1024, N: 256 },
-  { name: 'logits (BT, C, V)', M: 512, K: 256, N: 65 },
-  { name: 'qkv, batch 32', M: 4096, K: 256, N: 768 },
-  { name: 'mlp down, batch 32', M: 4096, K: 1024, N: 256 },
-  { name: 'attention (T, hs, T)', M: 128, K: 64, N: 128 },
-  // a layer's weight gradient is Aᵀ·B over the batch's rows: K = BT
-  { name: 'qkv dW (C, BT, 3C)', M: 256, K: 512, N: 768 },
-  { name: 'qkv dW, batch 32', M: 256, K: 4096, N: 768 },
-  { name: 'logits dW, batch 32', M: 65, K: 4096, N: 256 },
+  { name: 'issue target', M: 512, K: 768, N: 3072, model: [] },
+  { name: 'qkv (BT, C, 3C)', M: 512, K: 256, N: 768, model: ['A·B'] },
+  { name: 'qkv dX (BT, 3C, C)', M: 512, K: 768, N: 256, model: ['A·Bᵀ'] },
+  { name: 'attn proj (BT, C, C)', M: 512, K: 256, N: 256, model: ['A·B', 'A·Bᵀ'] },
+  { name: 'mlp up (BT, C, 4C)', M: 512, K: 256, N: 1024, model: ['A·B', 'A·Bᵀ'] },
+  { name: 'mlp down (BT, 4C, C)', M: 512, K: 1024, N: 256, model: ['A·B', 'A·Bᵀ'] },
+  { name: 'logits (BT, C, V)', M: 512, K: 256, N: 65, model: ['A·Bᵀ'] },
+  { name: 'logits dX (BT, V, C)', M: 512, K: 65, N: 256, model: ['A·B'] },
+  { name: 'qkv, batch 32', M: 4096, K: 256, N: 768, model: ['A·B'] },
+  { name: 'mlp down, batch 32', M: 4096, K: 1024, N: 256, model: ['A·B', 'A·Bᵀ'] },
+  { name: 'attention (T, hs, T)', M: 128, K: 64, N: 128, model: ['A·Bᵀ'] },
+  { name: 'qkv dW (C, BT, 3C)', M: 256, K: 512, N: 768, model: ['Aᵀ·B'] },
+  { name: 'attn proj dW (C, BT, C)', M: 256, K: 512, N: 256, model: ['Aᵀ·B'] },
+  { name: 'mlp up dW (C, BT, 4C)', M: 256, K: 512, N: 1024, model: ['Aᵀ·B'] },
+  { name: 'mlp down dW (4C, BT, C)', M: 1024, K: 512, N: 256, model: ['Aᵀ·B'] },
+  { name: 'logits dW (V, BT, C)', M: 65, K: 512, N: 256, model: ['Aᵀ·B'] },
+  { name: 'qkv dW, batch 32', M: 256, K: 4096, N: 768, model: ['Aᵀ·B'] },
+  { name: 'logits dW, batch 32', M: 65, K: 4096, N: 256, model: ['Aᵀ·B'] },
 ];
 
-const forms: readonly { readonly name: string; readonly options: MatmulOptions }[] = [
+const forms: readonly { readonly name: FormName; readonly options: MatmulOptions }[] = [
   { name: 'A·B', options: {} },
   { name: 'A·Bᵀ', options: { transB: true } },
   { name: 'Aᵀ·B', options: { transA: true } },
@@ -216,7 +228,7 @@ async function main(): Promise<void> {
   const native = measured?.cells;
   const peakGflops = Math.max(peak?.gflops ?? 0, measured?.peak ?? 0);
   console.log(peak ? `FMA peak (${peak.isa}, one core): ${peakGflops.toFixed(1)} GFLOP/s in CPU time, the best of ${runs + 5} runs between the rounds (${peak.wallGflops.toFixed(1)} wall before them)` : 'native kernels not built here: WebAssembly only');
-  console.log(`GEMM GFLOP/s, best of ${runs} interleaved rounds, CPU time | wall; one thread; arrays from allocFloat32`);
+  console.log(`GEMM GFLOP/s, best of ${runs} interleaved rounds, CPU time | wall; one thread; arrays from allocFloat32; * the forms the reference GPT runs`);
   console.log(`${'shape'.padEnd(22)} ${'M,K,N'.padEnd(14)} ${'form'.padEnd(5)} ${'native'.padStart(13)} ${'of peak'.padStart(8)} ${'wasm'.padStart(13)} ${'native/wasm'.padStart(12)}`);
   shapes.forEach((shape, s) => {
     forms.forEach((form, f) => {
@@ -227,7 +239,7 @@ async function main(): Promise<void> {
         [
           shape.name.padEnd(22),
           `${shape.M},${shape.K},${shape.N}`.padEnd(14),
-          form.name.padEnd(5),
+          `${form.name}${shape.model.includes(form.name) ? '*' : ''}`.padEnd(5),
           n ? cell(n) : '—'.padStart(13),
           n ? `${((100 * n.cpu) / peakGflops).toFixed(0)}%`.padStart(8) : ''.padStart(8),
           cell(w),
