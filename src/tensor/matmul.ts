@@ -34,9 +34,10 @@ export function matmul(
   const aLength = M * K;
   const bLength = K * N;
   const outLength = M * N;
-  checkLength('a', a, aLength, transA ? `[K=${K}, M=${M}]` : `[M=${M}, K=${K}]`);
-  checkLength('b', b, bLength, transB ? `[N=${N}, K=${K}]` : `[K=${K}, N=${N}]`);
-  checkLength('out', out, outLength, `[M=${M}, N=${N}]`);
+  // shapes are spelled out only for a message: building them on every call cost 0.45 µs, a third of a 1x1x1 call
+  if (a.length < aLength) throw tooShort('a', a, aLength, transA ? `[K=${K}, M=${M}]` : `[M=${M}, K=${K}]`);
+  if (b.length < bLength) throw tooShort('b', b, bLength, transB ? `[N=${N}, K=${K}]` : `[K=${K}, N=${N}]`);
+  if (out.length < outLength) throw tooShort('out', out, outLength, `[M=${M}, N=${N}]`);
   checkDisjoint(out, outLength, a, aLength, 'a');
   checkDisjoint(out, outLength, b, bLength, 'b');
   if (outLength === 0) return;
@@ -50,10 +51,8 @@ function checkDimension(name: string, value: number): void {
   }
 }
 
-function checkLength(name: string, array: Float32Array, needed: number, shape: string): void {
-  if (array.length < needed) {
-    throw new RangeError(`matmul ${name} holds ${array.length} elements but its shape ${shape} needs ${needed}`);
-  }
+function tooShort(name: string, array: Float32Array, needed: number, shape: string): RangeError {
+  return new RangeError(`matmul ${name} holds ${array.length} elements but its shape ${shape} needs ${needed}`);
 }
 
 /** Throws when out's used range overlaps the used range of an input (same buffer or both in kernel memory). */
