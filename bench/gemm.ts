@@ -229,7 +229,8 @@ async function main(): Promise<void> {
   const peakGflops = Math.max(peak?.gflops ?? 0, measured?.peak ?? 0);
   console.log(peak ? `FMA peak (${peak.isa}, one core): ${peakGflops.toFixed(1)} GFLOP/s in CPU time, the best of ${runs + 5} runs between the rounds (${peak.wallGflops.toFixed(1)} wall before them)` : 'native kernels not built here: WebAssembly only');
   console.log(`GEMM GFLOP/s, best of ${runs} interleaved rounds, CPU time | wall; one thread; arrays from allocFloat32; * the forms the reference GPT runs`);
-  console.log(`${'shape'.padEnd(22)} ${'M,K,N'.padEnd(14)} ${'form'.padEnd(5)} ${'native'.padStart(13)} ${'of peak'.padStart(8)} ${'wasm'.padStart(13)} ${'native/wasm'.padStart(12)}`);
+  const nameWidth = Math.max(...shapes.map((shape) => shape.name.length));
+  console.log(`${'shape'.padEnd(nameWidth)} ${'M,K,N'.padEnd(14)} ${'form'.padEnd(5)} ${'native'.padStart(13)} ${'of peak'.padStart(8)} ${'wasm'.padStart(13)} ${'native/wasm'.padStart(12)}`);
   shapes.forEach((shape, s) => {
     forms.forEach((form, f) => {
       const w = wasm[s]![f]!;
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
       const cell = (value: { cpu: number; wall: number }) => `${value.cpu.toFixed(1).padStart(6)} |${value.wall.toFixed(1).padStart(6)}`;
       console.log(
         [
-          shape.name.padEnd(22),
+          shape.name.padEnd(nameWidth),
           `${shape.M},${shape.K},${shape.N}`.padEnd(14),
           `${form.name}${shape.model.includes(form.name) ? '*' : ''}`.padEnd(5),
           n ? cell(n) : '—'.padStart(13),

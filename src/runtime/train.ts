@@ -9,7 +9,7 @@ export type {
   Corpus, RankLauncher, RunPlan, RunResult, RunSetup, StartingPoint, StepRecord, StepTimelines, TrainHooks,
 } from './pipeline-training.js';
 
-const workerThreads: RankLauncher = { start: (size) => new ThreadRanks(size), pollMs: (ranks, fillSeconds) => pollMilliseconds(ranks, fillSeconds) };
+const workerThreads: RankLauncher = { start: (size) => new ThreadRanks(size), pollMs: pollMilliseconds };
 
 export function runTraining(setup: RunSetup, hooks: TrainHooks = {}): Promise<RunResult> {
   return runPipelineTraining(setup, hooks, workerThreads);
