@@ -122,6 +122,11 @@ test('a tall A against a small B (packed whole, for every k block at once, by th
   checkEveryForm(203, 700, 36, 31, true);
 });
 
+test('a short A (one row block: the 65 rows of the logits weight gradient) past the k block matches the reference in all forms, accumulate included', () => {
+  // B fits the resident budget, but with one row block the native kernel's first tiles pack it, k block by k block
+  checkEveryForm(65, 600, 256, 51, true);
+});
+
 test('columns past the native kernel column block (2048 wide) match the reference in all forms', () => {
   checkEveryForm(70, 300, 2100, 41, false);
 });
