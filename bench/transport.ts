@@ -112,7 +112,7 @@ export async function main(rounds = 5, steps = 8): Promise<void> {
     const first = round % 2 === 1 ? 'threads' : 'tcp';
     const runThreads = () => train(referenceTrain(steps));
     const runTcp = () => train(['launch', '--nproc-per-node', '2', '--master-port', String(29700 + round), '--', ...referenceTrain(steps)]);
-    const [threads, tcp] = first === 'threads' ? [runThreads(), runTcp()] : ((results) => [results[1], results[0]] as const)([runTcp(), runThreads()]);
+    const [threads, tcp] = first === 'threads' ? [runThreads(), runTcp()] : ((results) => [results[1]!, results[0]!] as const)([runTcp(), runThreads()]);
     ratios.push(tcp.tokensPerS / threads.tokensPerS);
     console.log(`${String(round).padStart(5)}  ${threads.tokensPerS.toFixed(0).padStart(16)}  ${tcp.tokensPerS.toFixed(0).padStart(12)}  ${(tcp.tokensPerS / threads.tokensPerS).toFixed(3).padStart(11)}`);
   }

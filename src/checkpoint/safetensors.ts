@@ -179,7 +179,7 @@ function parseEntry(name: string, value: unknown, fail: (problem: string) => nev
   if (dtype !== 'F32') fail(`tensor ${name} has dtype ${JSON.stringify(dtype)}; Conveyor reads F32 only`);
   const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
   if (!Array.isArray(shape) || !shape.every(isCount)) fail(`tensor ${name} has shape ${JSON.stringify(shape)}, expected a list of sizes`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0]! > offsets[1]!) {
     fail(`tensor ${name} has data_offsets ${JSON.stringify(offsets)}, expected [begin, end] with begin <= end`);
   }
   const [begin, end] = offsets as [number, number];

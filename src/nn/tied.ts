@@ -33,5 +33,5 @@ export function addTiedGradient(grad: Float32Array, remoteGrad: Float32Array): v
   if (grad.length !== remoteGrad.length) {
     throw new Error(`tied gradient copies differ in length: ${grad.length} and ${remoteGrad.length}`);
   }
-  for (let i = 0; i < grad.length; i++) grad[i] += remoteGrad[i]!;
+  for (let i = 0; i < grad.length; i++) grad[i]! += remoteGrad[i]!;
 }

@@ -36,7 +36,7 @@ export async function ringAllReduce(data: Float32Array, replica: number, replica
     const into = receivedChunk(replica, replicas, step);
     const incoming = await links.receive(step, bounds[into + 1]! - bounds[into]!);
     const target = chunk(into);
-    if (step < replicas - 1) for (let i = 0; i < target.length; i++) target[i] += incoming[i]!;
+    if (step < replicas - 1) for (let i = 0; i < target.length; i++) target[i]! += incoming[i]!;
     else target.set(incoming);
   }
 }

@@ -26,8 +26,8 @@ export function measuredCosts(schedule: LoweredSchedule, outcomes: readonly Step
   const reduce = sums(stages);
   const tied = sums(1);
   const add = (into: ReturnType<typeof sums>, at: number, seconds: number) => {
-    into.total[at] += seconds;
-    into.count[at]++;
+    into.total[at]! += seconds;
+    into.count[at]!++;
   };
   for (const outcome of outcomes) {
     for (const actions of outcome.actions) {

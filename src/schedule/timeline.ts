@@ -30,16 +30,16 @@ export function timelineFromEvents(
   for (const { rank, action, start, end } of events) {
     makespan = Math.max(makespan, end - origin);
     if (!isCompute(action)) continue;
-    busy[rank] += end - start;
+    busy[rank]! += end - start;
     const bytes = activationBytes[action.stage]!;
     if (action.kind === 'F') {
-      held[rank]++;
-      heldBytes[rank] += bytes;
+      held[rank]!++;
+      heldBytes[rank]! += bytes;
       peak[rank] = Math.max(peak[rank]!, held[rank]!);
       peakBytes[rank] = Math.max(peakBytes[rank]!, heldBytes[rank]!);
     } else if (action.kind === 'B' || action.kind === 'W') {
-      held[rank]--;
-      heldBytes[rank] -= bytes;
+      held[rank]!--;
+      heldBytes[rank]! -= bytes;
     }
   }
   const shifted = origin === 0 ? events : events.map(({ rank, action, start, end }) => ({ rank, action, start: start - origin, end: end - origin }));

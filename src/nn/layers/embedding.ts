@@ -18,7 +18,7 @@ export class Embedding {
       throw new UsageError(`sequence length ${T} exceeds the model's block size ${this.blockSize}`);
     }
     for (let i = 0; i < B * T; i++) {
-      const token = tokens[i];
+      const token = tokens[i]!;
       if (!(token >= 0 && token < this.vocabSize)) {
         throw new UsageError(`token id ${token} at position ${i} is outside the vocabulary [0, ${this.vocabSize})`);
       }

@@ -27,15 +27,15 @@ export function adamwUpdate(
   const firstCorrection = 1 - Math.pow(beta1, step);
   const secondCorrection = 1 - Math.pow(beta2, step);
   for (let i = 0; i < n; i++) {
-    const g = grad[i] * gradScale;
+    const g = grad[i]! * gradScale;
     // Rounded as stored, so this step uses exactly the state a checkpoint would hold.
-    const mi = Math.fround(beta1 * m[i] + (1 - beta1) * g);
-    const vi = Math.fround(beta2 * v[i] + (1 - beta2) * g * g);
+    const mi = Math.fround(beta1 * m[i]! + (1 - beta1) * g);
+    const vi = Math.fround(beta2 * v[i]! + (1 - beta2) * g * g);
     m[i] = mi;
     v[i] = vi;
     const mHat = mi / firstCorrection;
     const vHat = vi / secondCorrection;
-    const p = param[i];
+    const p = param[i]!;
     param[i] = p - learningRate * (mHat / (Math.sqrt(vHat) + epsilon) + weightDecay * p);
   }
 }

@@ -37,7 +37,7 @@ function gatherHead(
   for (let t = 0; t < T; t++) {
     const source = (b * T + t) * rowStride + columnOffset;
     const target = blockOffset + t * headSize;
-    for (let d = 0; d < headSize; d++) block[target + d] = tokenMajor[source + d];
+    for (let d = 0; d < headSize; d++) block[target + d] = tokenMajor[source + d]!;
   }
 }
 
@@ -54,7 +54,7 @@ function scatterHead(
   for (let t = 0; t < T; t++) {
     const target = (b * T + t) * rowStride + columnOffset;
     const source = t * headSize;
-    for (let d = 0; d < headSize; d++) tokenMajor[target + d] = block[source + d];
+    for (let d = 0; d < headSize; d++) tokenMajor[target + d] = block[source + d]!;
   }
 }
 

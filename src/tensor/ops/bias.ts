@@ -13,10 +13,10 @@ export function biasBackward(dbias: Float32Array, dout: Float32Array, N: number,
     const r1 = r0 + C;
     const r2 = r1 + C;
     const r3 = r2 + C;
-    for (let c = 0; c < C; c++) dbias[c] += dout[r0 + c] + dout[r1 + c] + (dout[r2 + c] + dout[r3 + c]);
+    for (let c = 0; c < C; c++) dbias[c]! += dout[r0 + c]! + dout[r1 + c]! + (dout[r2 + c]! + dout[r3 + c]!);
   }
   for (; n < N; n++) {
     const row = n * C;
-    for (let c = 0; c < C; c++) dbias[c] += dout[row + c];
+    for (let c = 0; c < C; c++) dbias[c]! += dout[row + c]!;
   }
 }

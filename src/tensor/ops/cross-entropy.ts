@@ -15,7 +15,7 @@ export function crossEntropyForward(
   let lossSum = 0;
   for (let n = 0; n < N; n++) {
     const row = n * V;
-    const targetLogit = logits[row + targets[n]];
+    const targetLogit = logits[row + targets[n]!]!;
     lossSum += softmaxRow(probs, logits, row, V, 1) - targetLogit;
   }
   return lossSum / N;
@@ -35,7 +35,7 @@ export function crossEntropyBackward(
 ): void {
   for (let n = 0; n < N; n++) {
     const row = n * V;
-    for (let v = 0; v < V; v++) dlogits[row + v] = probs[row + v] * dLossPerToken;
-    dlogits[row + targets[n]] -= dLossPerToken;
+    for (let v = 0; v < V; v++) dlogits[row + v] = probs[row + v]! * dLossPerToken;
+    dlogits[row + targets[n]!]! -= dLossPerToken;
   }
 }

@@ -13,9 +13,9 @@ export function embeddingForward(
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const row = (b * T + t) * C;
-      const tokenRow = tokens[b * T + t] * C;
+      const tokenRow = tokens[b * T + t]! * C;
       const positionRow = t * C;
-      for (let c = 0; c < C; c++) out[row + c] = wte[tokenRow + c] + wpe[positionRow + c];
+      for (let c = 0; c < C; c++) out[row + c] = wte[tokenRow + c]! + wpe[positionRow + c]!;
     }
   }
 }
@@ -33,12 +33,12 @@ export function embeddingBackward(
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const row = (b * T + t) * C;
-      const tokenRow = tokens[b * T + t] * C;
+      const tokenRow = tokens[b * T + t]! * C;
       const positionRow = t * C;
       for (let c = 0; c < C; c++) {
-        const d = dout[row + c];
-        dwte[tokenRow + c] += d;
-        dwpe[positionRow + c] += d;
+        const d = dout[row + c]!;
+        dwte[tokenRow + c]! += d;
+        dwpe[positionRow + c]! += d;
       }
     }
   }

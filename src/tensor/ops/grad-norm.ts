@@ -3,7 +3,7 @@
 /** Σ x[i]^2 over x[0..n) in double precision, in index order (the same on every rank). */
 export function sumOfSquares(x: Float32Array, n: number): number {
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += x[i] * x[i];
+  for (let i = 0; i < n; i++) sum += x[i]! * x[i]!;
   return sum;
 }
 

@@ -21,7 +21,7 @@ export function layerNormForward(
     let sum = 0;
     let squares = 0;
     for (let c = 0; c < C; c++) {
-      const value = inp[row + c];
+      const value = inp[row + c]!;
       sum += value;
       squares += value * value;
     }
@@ -30,7 +30,7 @@ export function layerNormForward(
     // Rounded once so the backward sees exactly the statistics the forward used.
     const m = Math.fround(exactMean);
     const s = Math.fround(1 / Math.sqrt(variance + LAYER_NORM_EPS));
-    for (let c = 0; c < C; c++) out[row + c] = (inp[row + c] - m) * s * weight[c] + bias[c];
+    for (let c = 0; c < C; c++) out[row + c] = (inp[row + c]! - m) * s * weight[c]! + bias[c]!;
     mean[n] = m;
     rstd[n] = s;
   }
@@ -52,21 +52,21 @@ export function layerNormBackwardInput(
 ): void {
   for (let n = 0; n < N; n++) {
     const row = n * C;
-    const m = mean[n];
-    const s = rstd[n];
+    const m = mean[n]!;
+    const s = rstd[n]!;
     let gradSum = 0;
     let gradDotXhat = 0;
     for (let c = 0; c < C; c++) {
-      const g = dout[row + c] * weight[c];
+      const g = dout[row + c]! * weight[c]!;
       gradSum += g;
-      gradDotXhat += g * (inp[row + c] - m) * s;
+      gradDotXhat += g * (inp[row + c]! - m) * s;
     }
     const gradMean = gradSum / C;
     const gradDotXhatMean = gradDotXhat / C;
     for (let c = 0; c < C; c++) {
-      const g = dout[row + c] * weight[c];
-      const xhat = (inp[row + c] - m) * s;
-      dinp[row + c] += s * (g - gradMean - xhat * gradDotXhatMean);
+      const g = dout[row + c]! * weight[c]!;
+      const xhat = (inp[row + c]! - m) * s;
+      dinp[row + c]! += s * (g - gradMean - xhat * gradDotXhatMean);
     }
   }
 }
@@ -84,12 +84,12 @@ export function layerNormBackwardWeight(
 ): void {
   for (let n = 0; n < N; n++) {
     const row = n * C;
-    const m = mean[n];
-    const s = rstd[n];
+    const m = mean[n]!;
+    const s = rstd[n]!;
     for (let c = 0; c < C; c++) {
-      const d = dout[row + c];
-      dweight[c] += d * (inp[row + c] - m) * s;
-      dbias[c] += d;
+      const d = dout[row + c]!;
+      dweight[c]! += d * (inp[row + c]! - m) * s;
+      dbias[c]! += d;
     }
   }
 }

@@ -5,5 +5,5 @@
 
 /** out[n] = a[n] + b[n]; out may alias either input. */
 export function residualForward(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
 }

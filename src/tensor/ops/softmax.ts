@@ -17,18 +17,18 @@ function visibleColumns(row: number, cols: number, causal: boolean): number {
 export function softmaxRow(out: Float32Array, inp: Float32Array, offset: number, count: number, scale: number): number {
   let max = -Infinity;
   for (let j = 0; j < count; j++) {
-    const value = inp[offset + j];
+    const value = inp[offset + j]!;
     if (value > max) max = value;
   }
   const shift = scale * max;
   let sum = 0;
   for (let j = 0; j < count; j++) {
-    const e = fastExp(scale * inp[offset + j] - shift);
+    const e = fastExp(scale * inp[offset + j]! - shift);
     out[offset + j] = e;
     sum += e;
   }
   const inverse = 1 / sum;
-  for (let j = 0; j < count; j++) out[offset + j] *= inverse;
+  for (let j = 0; j < count; j++) out[offset + j]! *= inverse;
   return shift + Math.log(sum);
 }
 
@@ -63,10 +63,10 @@ export function softmaxBackward(
     const offset = r * cols;
     const visible = visibleColumns(r, cols, causal);
     let dot = 0;
-    for (let j = 0; j < visible; j++) dot += out[offset + j] * dout[offset + j];
+    for (let j = 0; j < visible; j++) dot += out[offset + j]! * dout[offset + j]!;
     for (let j = 0; j < visible; j++) {
       const i = offset + j;
-      dinp[i] = scale * out[i] * (dout[i] - dot);
+      dinp[i] = scale * out[i]! * (dout[i]! - dot);
     }
     dinp.fill(0, offset + visible, offset + cols);
   }
