@@ -31,7 +31,9 @@ interface Shape {
 
 // The block's weights are stored [in, out] (Hugging Face's Conv1D): forward A·B, input gradient A·Bᵀ,
 // weight gradient Aᵀ·B over the batch's rows (K = BT). The logits' tied embedding is stored [V, C]: forward
-// A·Bᵀ, input gradient A·B, weight gradient Aᵀ·B. Attention multiplies per head: Q·Kᵀ and dP = dO·Vᵀ.
+// A·Bᵀ, input gradient A·B, weight gradient Aᵀ·B. Attention multiplies per head: Q·Kᵀ and dP = dO·Vᵀ
+// (T, hs, T); P·V and dQ = dS·K, dV = Pᵀ·dO and dK = dSᵀ·Q (T, T, hs). The model skips the causal
+// triangle's zero tiles of these; the bench times the whole product.
 const shapes: readonly Shape[] = [
   { name: 'issue target', M: 512, K: 768, N: 3072, model: [] },
   { name: 'qkv (BT, C, 3C)', M: 512, K: 256, N: 768, model: ['A·B'] },
@@ -44,6 +46,7 @@ const shapes: readonly Shape[] = [
   { name: 'qkv, batch 32', M: 4096, K: 256, N: 768, model: ['A·B'] },
   { name: 'mlp down, batch 32', M: 4096, K: 1024, N: 256, model: ['A·B', 'A·Bᵀ'] },
   { name: 'attention (T, hs, T)', M: 128, K: 64, N: 128, model: ['A·Bᵀ'] },
+  { name: 'attention (T, T, hs)', M: 128, K: 128, N: 64, model: ['A·B', 'Aᵀ·B'] },
   { name: 'qkv dW (C, BT, 3C)', M: 256, K: 512, N: 768, model: ['Aᵀ·B'] },
   { name: 'attn proj dW (C, BT, C)', M: 256, K: 512, N: 256, model: ['Aᵀ·B'] },
   { name: 'mlp up dW (C, BT, 4C)', M: 256, K: 512, N: 1024, model: ['Aᵀ·B'] },
