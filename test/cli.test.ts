@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -80,6 +80,18 @@ test('inputs that used to hang or be read in silence are refused: /dev/zero file
     [['estimate', '--megatron-args-file', '/dev/zero'], 'conveyor: /dev/zero is not a regular file; give a launch script'],
   ];
   for (const [args, expected] of cases) assert.equal(usageError(args), expected);
+});
+
+test('a trace over 512 MiB is refused by its size, before it is read', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'conveyor-trace-'));
+  try {
+    const trace = join(folder, 'huge.json');
+    writeFileSync(trace, '');
+    truncateSync(trace, 513 * 2 ** 20); // sparse: no disk space, and reading it would take seconds
+    assert.equal(usageError(['diagnose', trace]), `conveyor: trace file ${trace} is 513 MiB; profile fewer steps (at most 512 MiB per file)`);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 });
 
 test('cluster sizes beyond any machine are refused in a line, not searched for ever or crashed on', () => {

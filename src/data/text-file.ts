@@ -21,9 +21,16 @@ export function regularFileSize(path: string, expected: string): number {
   return size;
 }
 
+/** A size above which a caller refuses a file before reading it, and the message that says so. */
+export interface SizeLimit {
+  readonly bytes: number;
+  readonly refusal: (path: string, size: number) => string;
+}
+
 /** Reads a whole file the user named; a missing, empty, non-regular or too large file is the user's mistake. */
-export function readNonEmptyFile(path: string, expected = 'a UTF-8 text file'): Buffer {
+export function readNonEmptyFile(path: string, expected = 'a UTF-8 text file', limit?: SizeLimit): Buffer {
   const size = regularFileSize(path, expected);
+  if (limit !== undefined && size > limit.bytes) throw new UsageError(limit.refusal(path, size));
   if (size > MAX_FILE_BYTES) throw new UsageError(`${path} has ${size} bytes, more than the ${MAX_FILE_BYTES} one file can be read into; give ${expected} below 2 GiB`);
   return readFileSync(path);
 }
@@ -46,8 +53,8 @@ export function readFileStart(path: string, count: number, expected: string): { 
 }
 
 /** Reads a whole UTF-8 text file; also refuses invalid UTF-8. */
-export function readTextFile(path: string, expected = 'a UTF-8 text file'): string {
-  return decodeUtf8(readNonEmptyFile(path, expected), path);
+export function readTextFile(path: string, expected = 'a UTF-8 text file', limit?: SizeLimit): string {
+  return decodeUtf8(readNonEmptyFile(path, expected, limit), path);
 }
 
 /** Strict UTF-8 decoding: an invalid byte sequence is a UsageError naming the source, never a silent U+FFFD. */

@@ -1,20 +1,20 @@
 import type { Command } from 'commander';
-import { regularFileSize, readTextFile } from '../../data/text-file.js';
-import { UsageError } from '../../errors.js';
+import { readTextFile, type SizeLimit } from '../../data/text-file.js';
 import { diagnose, diagnosisJson, formatDiagnosis, readTrace, type RankTrace } from '../../planner/diagnose/index.js';
 import { parseJsonText } from '../../planner/index.js';
 
 /** A trace larger than this is refused before it is read: JSON.parse would need several times as much memory. */
 const MAX_TRACE_BYTES = 512 * 2 ** 20;
 
+const TRACE_LIMIT: SizeLimit = {
+  bytes: MAX_TRACE_BYTES,
+  refusal: (path, size) => `trace file ${path} is ${(size / 2 ** 20).toFixed(0)} MiB; profile fewer steps (at most ${MAX_TRACE_BYTES / 2 ** 20} MiB per file)`,
+};
+
 const TRACE_EXPECTED = 'the Chrome trace of one rank (torch.profiler) or a conveyor --trace file';
 
 function readTraceFile(path: string, index: number): RankTrace[] {
-  const size = regularFileSize(path, TRACE_EXPECTED);
-  if (size > MAX_TRACE_BYTES) {
-    throw new UsageError(`trace file ${path} is ${(size / 2 ** 20).toFixed(0)} MiB; profile fewer steps (at most ${MAX_TRACE_BYTES / 2 ** 20} MiB per file)`);
-  }
-  return readTrace(parseJsonText(readTextFile(path, TRACE_EXPECTED), `trace file ${path}`), path, index);
+  return readTrace(parseJsonText(readTextFile(path, TRACE_EXPECTED, TRACE_LIMIT), `trace file ${path}`), path, index);
 }
 
 export function registerDiagnose(program: Command): void {
