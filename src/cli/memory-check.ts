@@ -176,12 +176,13 @@ function trainFitting(shape: TrainShape, fits: (changed: TrainShape) => boolean,
   const seqLen = largestFitting(shape.seqLen - 1, (T) => fits({ ...shape, seqLen: T, config: flags.resuming ? config : { ...config, blockSize: T } }));
   if (found.length === 0 && seqLen !== undefined) found.push(`--seq-len ${seqLen}`);
   // fewer replicas, each taking more of every micro-batch: the largest that fits and divides the micro-batch
+  // (every count below one that fits fits too, as largestFitting assumes)
   const replicas = largestFitting(shape.replicas - 1, (r) => fits({ ...shape, replicas: r }));
-  const perMicrobatch = shape.batchSize / schedule.microbatches;
-  for (let r = replicas ?? 0; r >= 1; r--) {
-    if (perMicrobatch % r !== 0) continue;
-    if (fits({ ...shape, replicas: r })) found.push(`--replicas ${r}`);
-    break;
+  if (replicas !== undefined) {
+    const perMicrobatch = shape.batchSize / schedule.microbatches;
+    let divisor = replicas;
+    while (divisor > 1 && perMicrobatch % divisor !== 0) divisor--;
+    found.push(`--replicas ${divisor}`);
   }
   if (found.length === 0 && !flags.resuming) {
     const layers = largestFitting(config.layers - 1, (L) => fits({ ...shape, config: { ...config, layers: L } }));
