@@ -4,18 +4,22 @@
  * = 512 rows, the 1F1B reference run; and the whole batch of 32 = 4096 rows, one worker), against the
  * measured single-core FMA peak (bench/peak.ts).
  *
- *   node dist/bench/gemm.js [rounds]        GFLOP/s per form and shape, native and WebAssembly side by side
+ *   node dist/bench/gemm.js [rounds]        GFLOP/s per form and shape: native, WebAssembly and PyTorch's
+ *                                           torch.mm on one thread (bench/torch_gemm.py) side by side
  *   node dist/bench/gemm.js --tune [rounds] the native register tiles and cache blocks, measured in
  *                                           interleaved rounds (min and median per candidate)
  *
  * Each backend runs in a worker thread of its own (a thread has one backend). Two clocks: wall time, and
  * this process's CPU time (only the measuring thread works), which is what one core gives while it runs and
- * so stays meaningful when other jobs share the cores.
+ * so stays meaningful when other jobs share the cores. PyTorch runs when the interpreter test/python.ts finds
+ * can import torch; otherwise the bench says so.
  */
+import { spawnSync } from 'node:child_process';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { allocFloat32, configureKernels, matmul, type BackendChoice, type MatmulOptions } from '../src/tensor/index.js';
 import { loadNative } from '../src/tensor/select.js';
+import { missingPython, python } from '../test/python.js';
 import { measureFmaPeak } from './peak.js';
 
 type FormName = 'A·B' | 'A·Bᵀ' | 'Aᵀ·B';
@@ -189,6 +193,18 @@ function tune(rounds: number): TuningResult {
   return { tiles, stages: [{ name: 'register tiles at the default blocks', rows: tileRows }, { name: `cache blocks for tile ${tiles[bestTile]}`, rows: score(blocks) }] };
 }
 
+/** torch.mm's GFLOP/s at every shape and form (bench/torch_gemm.py), or why there are none. */
+function measureTorch(runs: number): { cells: { cpu: number; wall: number }[][]; version: string } | { missing: string } {
+  const missing = missingPython('torch');
+  if (missing) return { missing };
+  const script = new URL('../../bench/torch_gemm.py', import.meta.url).pathname;
+  const shapeList = JSON.stringify(shapes.map((shape) => [shape.M, shape.K, shape.N]));
+  const result = spawnSync(python, [script, shapeList, '--rounds', String(runs)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 10 * 60_000 });
+  if (result.status !== 0) return { missing: `${script} failed: ${(result.stderr || result.error?.message || '').trim().split('\n').pop()}` };
+  const report = JSON.parse(result.stdout) as { torch: string; cells: { cpu: number; wall: number }[][] };
+  return { cells: report.cells, version: report.torch };
+}
+
 type Job = { readonly kind: 'measure'; readonly backend: BackendChoice; readonly runs: number } | { readonly kind: 'tune'; readonly rounds: number };
 
 function inWorker<T>(job: Job): Promise<T> {
@@ -229,11 +245,16 @@ async function main(): Promise<void> {
   const wasm = (await inWorker<Measured>({ kind: 'measure', backend: 'wasm', runs })).cells;
   const measured = hasNative ? await inWorker<Measured>({ kind: 'measure', backend: 'native', runs }) : undefined;
   const native = measured?.cells;
+  const torch = measureTorch(runs);
+  const peer = 'cells' in torch ? torch.cells : undefined;
   const peakGflops = Math.max(peak?.gflops ?? 0, measured?.peak ?? 0);
   console.log(peak ? `FMA peak (${peak.isa}, one core): ${peakGflops.toFixed(1)} GFLOP/s in CPU time, the best of ${runs + 5} runs between the rounds (${peak.wallGflops.toFixed(1)} wall before them)` : 'native kernels not built here: WebAssembly only');
   console.log(`GEMM GFLOP/s, best of ${runs} interleaved rounds, CPU time | wall; one thread; arrays from allocFloat32; * the forms the reference GPT runs`);
+  console.log('cells' in torch ? `pytorch: torch.mm (PyTorch ${torch.version}) on one thread, its own best of ${runs} interleaved rounds, run after the native ones` : `pytorch: not run, ${torch.missing}`);
   const nameWidth = Math.max(...shapes.map((shape) => shape.name.length));
-  console.log(`${'shape'.padEnd(nameWidth)} ${'M,K,N'.padEnd(14)} ${'form'.padEnd(5)} ${'native'.padStart(13)} ${'of peak'.padStart(8)} ${'wasm'.padStart(13)} ${'native/wasm'.padStart(12)}`);
+  console.log(
+    `${'shape'.padEnd(nameWidth)} ${'M,K,N'.padEnd(14)} ${'form'.padEnd(5)} ${'native'.padStart(13)} ${'of peak'.padStart(8)} ${'wasm'.padStart(13)} ${'native/wasm'.padStart(12)}${peer ? ` ${'pytorch'.padStart(13)} ${'native/pytorch'.padStart(15)}` : ''}`,
+  );
   shapes.forEach((shape, s) => {
     forms.forEach((form, f) => {
       const w = wasm[s]![f]!;
@@ -247,7 +268,8 @@ async function main(): Promise<void> {
           n ? cell(n) : '—'.padStart(13),
           n ? `${((100 * n.cpu) / peakGflops).toFixed(0)}%`.padStart(8) : ''.padStart(8),
           cell(w),
-          n ? `${(n.cpu / w.cpu).toFixed(2)}x`.padStart(12) : '',
+          n ? `${(n.cpu / w.cpu).toFixed(2)}x`.padStart(12) : ''.padStart(12),
+          ...(peer ? [cell(peer[s]![f]!), n ? `${(n.cpu / peer[s]![f]!.cpu).toFixed(2)}x`.padStart(15) : ''] : []),
         ].join(' '),
       );
     });
