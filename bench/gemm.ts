@@ -14,7 +14,8 @@
  * so stays meaningful when other jobs share the cores. PyTorch runs when the interpreter test/python.ts finds
  * can import torch; otherwise the bench says so.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { allocFloat32, configureKernels, matmul, type BackendChoice, type MatmulOptions } from '../src/tensor/index.js';
@@ -106,36 +107,30 @@ function operands(shape: Shape) {
   };
 }
 
-interface Measured {
-  /** [shape][form] GFLOP/s in CPU time and in wall time. */
-  readonly cells: { cpu: number; wall: number }[][];
-  /** The best FMA peak (GFLOP/s, CPU time) taken at the start of each round; 0 without native kernels. */
+/** [shape][form] GFLOP/s in CPU time and in wall time. */
+type Cells = { cpu: number; wall: number }[][];
+
+/** One round on this thread's backend: every shape and form timed once, with the FMA peak before them. */
+interface Round {
+  readonly cells: Cells;
+  /** GFLOP/s of the FMA loop (CPU time) taken at the start of the round; 0 without native kernels. */
   readonly peak: number;
 }
 
 /**
- * GFLOP/s on this thread's backend, the best of `runs` rounds that each time every shape and form once: a
- * noisy minute on a shared host then costs one round of every cell rather than every run of a few cells.
- * The FMA peak is taken in every round too, since a core shared with another guest slows it as well.
+ * Rounds rather than whole runs per backend: the main thread alternates the engines round by round, so a
+ * noisy minute on a shared host costs every engine one round rather than one engine every run. The FMA
+ * peak is taken in every round too, since a core shared with another guest slows it as well.
  */
-function measureBackend(runs: number): Measured {
-  const data = shapes.map(operands);
-  const best = shapes.map(() => forms.map(() => ({ cpuSeconds: Infinity, wallSeconds: Infinity })));
-  let peak = 0;
-  for (let run = 0; run < runs; run++) {
-    peak = Math.max(peak, measureFmaPeak(0.1, 1)?.gflops ?? 0);
-    shapes.forEach((shape, s) => {
-      const { a, b, out } = data[s]!;
-      forms.forEach((form, f) => {
-        const { M, K, N } = shape;
-        const timing = bestOf(1, callsFor(shape), () => matmul(out, a, b, M, K, N, form.options));
-        const cell = best[s]![f]!;
-        cell.cpuSeconds = Math.min(cell.cpuSeconds, timing.cpuSeconds);
-        cell.wallSeconds = Math.min(cell.wallSeconds, timing.wallSeconds);
-      });
+function measureRound(data: readonly ReturnType<typeof operands>[]): Round {
+  const peak = measureFmaPeak(0.1, 1)?.gflops ?? 0;
+  const cells = shapes.map((shape, s) => {
+    const { a, b, out } = data[s]!;
+    return forms.map((form) => {
+      const timing = bestOf(1, callsFor(shape), () => matmul(out, a, b, shape.M, shape.K, shape.N, form.options));
+      return { cpu: flops(shape) / timing.cpuSeconds / 1e9, wall: flops(shape) / timing.wallSeconds / 1e9 };
     });
-  }
-  const cells = shapes.map((shape, s) => forms.map((_, f) => ({ cpu: flops(shape) / best[s]![f]!.cpuSeconds / 1e9, wall: flops(shape) / best[s]![f]!.wallSeconds / 1e9 })));
+  });
   return { cells, peak };
 }
 
@@ -193,26 +188,70 @@ function tune(rounds: number): TuningResult {
   return { tiles, stages: [{ name: 'register tiles at the default blocks', rows: tileRows }, { name: `cache blocks for tile ${tiles[bestTile]}`, rows: score(blocks) }] };
 }
 
-/** torch.mm's GFLOP/s at every shape and form (bench/torch_gemm.py), or why there are none. */
-function measureTorch(runs: number): { cells: { cpu: number; wall: number }[][]; version: string } | { missing: string } {
-  const missing = missingPython('torch');
-  if (missing) return { missing };
-  const script = new URL('../../bench/torch_gemm.py', import.meta.url).pathname;
-  const shapeList = JSON.stringify(shapes.map((shape) => [shape.M, shape.K, shape.N]));
-  const result = spawnSync(python, [script, shapeList, '--rounds', String(runs)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 10 * 60_000 });
-  if (result.status !== 0) return { missing: `${script} failed: ${(result.stderr || result.error?.message || '').trim().split('\n').pop()}` };
-  const report = JSON.parse(result.stdout) as { torch: string; cells: { cpu: number; wall: number }[][] };
-  return { cells: report.cells, version: report.torch };
+type Job = { readonly kind: 'measure'; readonly backend: BackendChoice } | { readonly kind: 'tune'; readonly rounds: number };
+
+/** The next message `worker` posts, or its error. */
+function nextMessage<T>(worker: Worker): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => reject(error);
+    worker.once('error', fail);
+    worker.once('message', (message: T) => {
+      worker.off('error', fail);
+      resolve(message);
+    });
+  });
 }
 
-type Job = { readonly kind: 'measure'; readonly backend: BackendChoice; readonly runs: number } | { readonly kind: 'tune'; readonly rounds: number };
+/** An engine that times one round each time it is asked, so the main thread can alternate the engines. */
+interface Engine {
+  round(): Promise<Round>;
+  close(): void;
+}
+
+/** A kernel backend in a worker thread of its own (a thread has one backend). */
+function backendEngine(backend: BackendChoice): Engine {
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { kind: 'measure', backend } satisfies Job });
+  return {
+    round: () => {
+      const reply = nextMessage<Round>(worker);
+      worker.postMessage('round');
+      return reply;
+    },
+    close: () => void worker.terminate(),
+  };
+}
+
+/** PyTorch's torch.mm on one thread in a Python process (bench/torch_gemm.py), a round per line it is sent. */
+async function torchEngine(): Promise<Engine & { readonly version: string }> {
+  const script = new URL('../../bench/torch_gemm.py', import.meta.url).pathname;
+  const shapeList = JSON.stringify(shapes.map((shape) => [shape.M, shape.K, shape.N]));
+  const child = spawn(python, [script, shapeList], { env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextReport = async <T>(): Promise<T> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`${script} stopped: ${stderr.trim().split('\n').pop() ?? 'no message'}`);
+    return JSON.parse(line.value) as T;
+  };
+  const { torch } = await nextReport<{ torch: string }>();
+  return {
+    version: torch,
+    round: async () => {
+      child.stdin.write('round\n');
+      return { cells: (await nextReport<{ cells: Cells }>()).cells, peak: 0 };
+    },
+    close: () => child.stdin.end(),
+  };
+}
 
 function inWorker<T>(job: Job): Promise<T> {
-  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: job });
-  return new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
+  return nextMessage<T>(new Worker(fileURLToPath(import.meta.url), { workerData: job }));
+}
+
+/** Cell by cell, the better of two rounds' GFLOP/s. */
+function bestCells(x: Cells | undefined, y: Cells): Cells {
+  return y.map((row, s) => row.map((cell, f) => ({ cpu: Math.max(cell.cpu, x?.[s]![f]!.cpu ?? 0), wall: Math.max(cell.wall, x?.[s]![f]!.wall ?? 0) })));
 }
 
 function median(values: readonly number[]): number {
@@ -242,15 +281,27 @@ async function main(): Promise<void> {
   }
   const runs = Number(process.argv[2] ?? 7);
   const hasNative = peak !== undefined;
-  const wasm = (await inWorker<Measured>({ kind: 'measure', backend: 'wasm', runs })).cells;
-  const measured = hasNative ? await inWorker<Measured>({ kind: 'measure', backend: 'native', runs }) : undefined;
-  const native = measured?.cells;
-  const torch = measureTorch(runs);
-  const peer = 'cells' in torch ? torch.cells : undefined;
-  const peakGflops = Math.max(peak?.gflops ?? 0, measured?.peak ?? 0);
+  const torchMissing = missingPython('torch');
+  const engines = { wasm: backendEngine('wasm'), native: hasNative ? backendEngine('native') : undefined, torch: torchMissing ? undefined : await torchEngine() };
+  const best: { wasm?: Cells; native?: Cells; torch?: Cells } = {};
+  let roundsPeak = 0;
+  for (let round = 0; round < runs; round++) {
+    for (const name of ['wasm', 'native', 'torch'] as const) {
+      const engine = engines[name];
+      if (engine === undefined) continue;
+      const measured = await engine.round();
+      best[name] = bestCells(best[name], measured.cells);
+      roundsPeak = Math.max(roundsPeak, measured.peak);
+    }
+  }
+  for (const engine of Object.values(engines)) engine?.close();
+  const wasm = best.wasm!;
+  const native = best.native;
+  const peer = best.torch;
+  const peakGflops = Math.max(peak?.gflops ?? 0, roundsPeak);
   console.log(peak ? `FMA peak (${peak.isa}, one core): ${peakGflops.toFixed(1)} GFLOP/s in CPU time, the best of ${runs + 5} runs between the rounds (${peak.wallGflops.toFixed(1)} wall before them)` : 'native kernels not built here: WebAssembly only');
-  console.log(`GEMM GFLOP/s, best of ${runs} interleaved rounds, CPU time | wall; one thread; arrays from allocFloat32; * the forms the reference GPT runs`);
-  console.log('cells' in torch ? `pytorch: torch.mm (PyTorch ${torch.version}) on one thread, its own best of ${runs} interleaved rounds, run after the native ones` : `pytorch: not run, ${torch.missing}`);
+  console.log(`GEMM GFLOP/s, best of ${runs} rounds, the engines' rounds alternating, CPU time | wall; one thread; arrays from allocFloat32; * the forms the reference GPT runs`);
+  console.log(engines.torch ? `pytorch: torch.mm (PyTorch ${engines.torch.version}) on one thread, each round right after the native one` : `pytorch: not run, ${torchMissing}`);
   const nameWidth = Math.max(...shapes.map((shape) => shape.name.length));
   console.log(
     `${'shape'.padEnd(nameWidth)} ${'M,K,N'.padEnd(14)} ${'form'.padEnd(5)} ${'native'.padStart(13)} ${'of peak'.padStart(8)} ${'wasm'.padStart(13)} ${'native/wasm'.padStart(12)}${peer ? ` ${'pytorch'.padStart(13)} ${'native/pytorch'.padStart(15)}` : ''}`,
@@ -285,6 +336,7 @@ if (isMainThread) {
     parentPort!.postMessage(tune(job.rounds));
   } else {
     configureKernels({ backend: job.backend });
-    parentPort!.postMessage(measureBackend(job.runs));
+    const data = shapes.map(operands);
+    parentPort!.on('message', () => parentPort!.postMessage(measureRound(data)));
   }
 }
