@@ -190,6 +190,11 @@ function tune(rounds: number): TuningResult {
 
 type Job = { readonly kind: 'measure'; readonly backend: BackendChoice } | { readonly kind: 'tune'; readonly rounds: number };
 
+/** This module in a worker thread of its own, running `job` (a thread has one backend). */
+function benchWorker(job: Job): Worker {
+  return new Worker(fileURLToPath(import.meta.url), { workerData: job });
+}
+
 /** The next message `worker` posts, or its error. */
 function nextMessage<T>(worker: Worker): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -208,9 +213,9 @@ interface Engine {
   close(): void;
 }
 
-/** A kernel backend in a worker thread of its own (a thread has one backend). */
+/** A kernel backend, measured in a worker thread. */
 function backendEngine(backend: BackendChoice): Engine {
-  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { kind: 'measure', backend } satisfies Job });
+  const worker = benchWorker({ kind: 'measure', backend });
   return {
     round: () => {
       const reply = nextMessage<Round>(worker);
@@ -246,7 +251,7 @@ async function torchEngine(): Promise<Engine & { readonly version: string }> {
 }
 
 function inWorker<T>(job: Job): Promise<T> {
-  return nextMessage<T>(new Worker(fileURLToPath(import.meta.url), { workerData: job }));
+  return nextMessage<T>(benchWorker(job));
 }
 
 /** Cell by cell, the better of two rounds' GFLOP/s. */
